@@ -1,0 +1,59 @@
+#pragma once
+// What the session core asks its caller to do. The core never performs I/O; the connection executes these
+// in order. The vector is caller-owned and reused, so a call allocates nothing for its output in the
+// steady state.
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "broker/core/message.hpp"
+#include "protocol/packet.hpp"
+
+namespace mqttd::core {
+
+// Why a network connection ended; decides whether the will is published [MQTT-3.1.2-8, -10].
+enum class close_reason {
+    client_disconnect,   // DISCONNECT received: no will
+    network_error,       // socket error or EOF without DISCONNECT
+    protocol_error,      // the client broke the protocol
+    keepalive_timeout,   // [MQTT-3.1.2-24]
+    connect_timeout,     // no CONNECT in time
+    session_taken_over,  // [MQTT-3.1.4-2] another connection with the same client id
+    server_shutdown,     // the broker is stopping: no will (see README)
+};
+
+const char* to_string(close_reason r) noexcept;
+
+// A control packet for this client (CONNACK, PUBACK, SUBACK, ...): holds no views into transient data.
+struct send_packet { protocol::packet packet; };
+
+// A PUBLISH to this client: the shared message plus what differs per subscriber.
+struct send_publish {
+    message_ptr msg;
+    protocol::qos qos_level;
+    protocol::packet_id id;  // 0 for QoS 0
+    bool dup;
+    bool retain;
+};
+
+// Publish to every matching subscription (and the retained store when msg->is_retained()).
+struct route { message_ptr msg; };
+
+struct add_subscription { std::string filter; protocol::qos granted; };
+struct remove_subscription { std::string filter; };
+
+// After SUBACK: send the retained messages matching filter [MQTT-3.8.4-3].
+struct deliver_retained { std::string filter; protocol::qos granted; };
+
+// A QoS 1/2 message dropped because the offline/in-flight queue is full (max_queued_messages).
+struct message_dropped { std::string topic; std::uint64_t dropped_total; };
+
+struct close_connection { close_reason reason; };
+
+using effect = std::variant<send_packet, send_publish, route, add_subscription, remove_subscription,
+                            deliver_retained, message_dropped, close_connection>;
+using effects = std::vector<effect>;
+
+}  // namespace mqttd::core

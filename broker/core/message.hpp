@@ -1,0 +1,48 @@
+#pragma once
+// An application message as the broker routes it: immutable once made, shared by every subscriber's write
+// queue and the retained store, across worker threads. One buffer holds the PUBLISH topic section
+// (length + topic) and the payload, so a fan-out to N subscribers encodes the topic once and copies the
+// payload never.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "protocol/packet.hpp"
+
+namespace mqttd::core {
+
+class message {
+public:
+    message(std::string_view topic, protocol::bytes_view payload, protocol::qos qos_level, bool retain);
+
+    std::string_view topic() const noexcept {
+        return {reinterpret_cast<const char*>(bytes_.data() + 2), topic_size_};
+    }
+    protocol::bytes_view payload() const noexcept {
+        return protocol::bytes_view{bytes_}.subspan(2 + topic_size_);
+    }
+    // [MQTT-3.3.2] the topic name as it goes on the wire: two length bytes, then the topic.
+    protocol::bytes_view topic_section() const noexcept {
+        return protocol::bytes_view{bytes_}.first(2 + topic_size_);
+    }
+    protocol::qos qos_level() const noexcept { return qos_; }
+    bool is_retained() const noexcept { return retain_; }
+
+private:
+    std::vector<std::uint8_t> bytes_;
+    std::size_t topic_size_;
+    protocol::qos qos_;
+    bool retain_;
+};
+
+using message_ptr = std::shared_ptr<const message>;
+
+inline message_ptr make_message(std::string_view topic, protocol::bytes_view payload, protocol::qos qos_level,
+                                bool retain) {
+    return std::make_shared<const message>(topic, payload, qos_level, retain);
+}
+
+}  // namespace mqttd::core

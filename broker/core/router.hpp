@@ -1,0 +1,35 @@
+#pragma once
+// The broker-wide subscription index and retained store, shared by every worker.
+// Warning: every method is called from all worker threads; each takes its own short lock, never across I/O.
+
+#include <string_view>
+#include <vector>
+
+#include "broker/core/guarded.hpp"
+#include "broker/core/message.hpp"
+#include "broker/core/retained_store.hpp"
+#include "broker/core/topic_tree.hpp"
+
+namespace mqttd::core {
+
+class router {
+public:
+    void subscribe(const session_ref& s, std::string_view filter, protocol::qos granted);
+    void unsubscribe(const session_slot* s, std::string_view filter);
+
+    // Updates the retained store when the message is retained, then fills `out` with one target per
+    // subscribed session at the highest QoS any of its matching filters grants (overlapping subscriptions
+    // deliver once). `out` is cleared first; callers reuse it.
+    void publish(const message_ptr& msg, std::vector<subscriber>& out);
+
+    void retained_for(std::string_view filter, std::vector<message_ptr>& out) const;
+
+    std::size_t subscription_count() const { return tree_.read()->subscription_count(); }
+    std::size_t retained_count() const { return retained_.read()->size(); }
+
+private:
+    guarded<topic_tree> tree_;
+    guarded<retained_store> retained_;
+};
+
+}  // namespace mqttd::core

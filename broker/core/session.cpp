@@ -1,0 +1,215 @@
+#include "broker/core/session.hpp"
+
+#include <algorithm>
+#include <type_traits>
+
+namespace mqttd::core {
+
+using protocol::qos;
+
+session::session(std::string client_id, session_limits limits)
+    : client_id_{std::move(client_id)}, limits_{limits}, inflight_{limits.max_inflight} {}
+
+void session::attach(connection_params params, bool session_present, time_point now, effects& out) {
+    params_ = std::move(params);
+    is_online_ = true;
+    deadline_ = params_.keep_alive == 0 ? time_point::max()
+                                         : now + std::chrono::milliseconds{params_.keep_alive} * 1500;
+    out.push_back(send_packet{protocol::connack{session_present, protocol::connack_code::accepted}});
+    // [MQTT-4.4.0-1] resend with the original packet ids, in the original order.
+    for (const auto& e : inflight_.entries()) {
+        if (e.state == outbound_state::awaiting_pubcomp) {
+            out.push_back(send_packet{protocol::pubrel{e.id}});
+        } else {
+            out.push_back(send_publish{e.msg, e.qos_level, e.id, true, e.retain});
+        }
+    }
+    drain_queue(out);
+}
+
+void session::detach(close_reason why, effects& out) {
+    if (!is_online_) return;
+    is_online_ = false;
+    deadline_ = time_point::max();
+    // [MQTT-3.1.2-8] the will goes out when the connection ends for any reason but DISCONNECT
+    // [MQTT-3.1.2-10] (and broker shutdown: see the README's design notes).
+    if (params_.will && why != close_reason::client_disconnect && why != close_reason::server_shutdown)
+        out.push_back(route{params_.will});
+    params_.will.reset();
+}
+
+void session::on_tick(time_point now, effects& out) {
+    if (is_online_ && now >= deadline_) out.push_back(close_connection{close_reason::keepalive_timeout});
+}
+
+void session::protocol_violation(effects& out) {
+    out.push_back(close_connection{close_reason::protocol_error});
+}
+
+void session::on_packet(const protocol::packet& p, time_point now, effects& out) {
+    if (!is_online_) return;
+    // [MQTT-3.1.2-24] any control packet from the client restarts the keepalive period.
+    if (params_.keep_alive != 0) deadline_ = now + std::chrono::milliseconds{params_.keep_alive} * 1500;
+
+    std::visit(
+        [&](const auto& pkt) {
+            using T = std::decay_t<decltype(pkt)>;
+            if constexpr (std::is_same_v<T, protocol::publish>) {
+                on_publish(pkt, out);
+            } else if constexpr (std::is_same_v<T, protocol::puback>) {
+                on_puback(pkt.id, out);
+            } else if constexpr (std::is_same_v<T, protocol::pubrec>) {
+                on_pubrec(pkt.id, out);
+            } else if constexpr (std::is_same_v<T, protocol::pubrel>) {
+                // [MQTT-4.3.3-2] release the id; PUBCOMP even for an id we no longer hold, so a client
+                // that resends PUBREL after a reconnect can finish its flow.
+                awaiting_pubrel_.erase(pkt.id);
+                out.push_back(send_packet{protocol::pubcomp{pkt.id}});
+            } else if constexpr (std::is_same_v<T, protocol::pubcomp>) {
+                on_pubcomp(pkt.id, out);
+            } else if constexpr (std::is_same_v<T, protocol::subscribe>) {
+                on_subscribe(pkt, out);
+            } else if constexpr (std::is_same_v<T, protocol::unsubscribe>) {
+                on_unsubscribe(pkt, out);
+            } else if constexpr (std::is_same_v<T, protocol::pingreq>) {
+                out.push_back(send_packet{protocol::pingresp{}});  // [MQTT-3.12.4-1]
+            } else if constexpr (std::is_same_v<T, protocol::disconnect>) {
+                params_.will.reset();  // [MQTT-3.14.4-3]
+                out.push_back(close_connection{close_reason::client_disconnect});
+            } else {
+                // A second CONNECT [MQTT-3.1.0-2], or a packet only a server sends.
+                protocol_violation(out);
+            }
+        },
+        p);
+}
+
+void session::on_publish(const protocol::publish& p, effects& out) {
+    switch (p.qos_level) {
+    case qos::at_most_once:
+        out.push_back(route{make_message(p.topic, p.payload, p.qos_level, p.retain)});
+        break;
+    case qos::at_least_once:
+        out.push_back(route{make_message(p.topic, p.payload, p.qos_level, p.retain)});
+        out.push_back(send_packet{protocol::puback{p.id}});  // [MQTT-4.3.2-2]
+        break;
+    case qos::exactly_once:
+        // [MQTT-4.3.3-2] method B: route on first receipt, remember the id until PUBREL.
+        if (awaiting_pubrel_.insert(p.id).second)
+            out.push_back(route{make_message(p.topic, p.payload, p.qos_level, p.retain)});
+        out.push_back(send_packet{protocol::pubrec{p.id}});
+        break;
+    }
+}
+
+void session::on_subscribe(const protocol::subscribe& p, effects& out) {
+    protocol::suback ack{p.id, {}};
+    ack.return_codes.reserve(p.subscriptions.size());
+    for (const auto& s : p.subscriptions) {
+        // [MQTT-3.8.4-3] an identical filter replaces the existing subscription.
+        subscriptions_.insert_or_assign(std::string{s.filter}, s.requested);
+        out.push_back(add_subscription{std::string{s.filter}, s.requested});
+        ack.return_codes.push_back(static_cast<std::uint8_t>(s.requested));  // [MQTT-3.9.3-1] same order
+    }
+    out.push_back(send_packet{std::move(ack)});  // [MQTT-3.8.4-1] same packet id [MQTT-3.8.4-2]
+    for (const auto& s : p.subscriptions) out.push_back(deliver_retained{std::string{s.filter}, s.requested});
+}
+
+void session::on_unsubscribe(const protocol::unsubscribe& p, effects& out) {
+    for (const auto filter : p.filters) {
+        if (const auto it = subscriptions_.find(filter); it != subscriptions_.end()) {
+            subscriptions_.erase(it);
+            out.push_back(remove_subscription{std::string{filter}});
+        }
+    }
+    out.push_back(send_packet{protocol::unsuback{p.id}});  // [MQTT-3.10.4-4], [MQTT-3.10.4-5]
+}
+
+void session::on_puback(protocol::packet_id id, effects& out) {
+    const auto* e = inflight_.find(id);
+    if (e == nullptr || e->state != outbound_state::awaiting_puback) return;
+    inflight_.erase(id);
+    drain_queue(out);
+}
+
+void session::on_pubrec(protocol::packet_id id, effects& out) {
+    auto* e = inflight_.find(id);
+    if (e == nullptr || e->state == outbound_state::awaiting_puback) return;
+    // [MQTT-4.3.3-1] from here on the message is the client's; keep only the id.
+    e->state = outbound_state::awaiting_pubcomp;
+    e->msg.reset();
+    out.push_back(send_packet{protocol::pubrel{id}});
+}
+
+void session::on_pubcomp(protocol::packet_id id, effects& out) {
+    const auto* e = inflight_.find(id);
+    if (e == nullptr || e->state != outbound_state::awaiting_pubcomp) return;
+    inflight_.erase(id);
+    drain_queue(out);
+}
+
+void session::on_deliver(const message_ptr& msg, qos granted, bool retained, effects& out) {
+    // [MQTT-3.8.4-6] the lesser of the published and the granted QoS.
+    const auto q = std::min(msg->qos_level(), granted);
+    if (q == qos::at_most_once) {
+        // QoS 0 is not queued for an offline client (as Mosquitto's default).
+        if (is_online_) out.push_back(send_publish{msg, q, 0, false, retained});
+        return;
+    }
+    // [MQTT-4.6.0-1..3] keep the order: while anything waits, new messages wait behind it.
+    if (!is_online_ || inflight_.is_full() || !queue_.empty()) {
+        enqueue(msg, q, retained, out);
+        return;
+    }
+    send_new(msg, q, retained, out);
+}
+
+void session::send_new(const message_ptr& msg, qos qos_level, bool retain, effects& out) {
+    const auto id = inflight_.add(msg, qos_level, retain);
+    if (!id) {
+        enqueue(msg, qos_level, retain, out);
+        return;
+    }
+    out.push_back(send_publish{msg, qos_level, *id, false, retain});
+}
+
+void session::enqueue(const message_ptr& msg, qos qos_level, bool retain, effects& out) {
+    if (queue_.size() >= limits_.max_queued_messages) {
+        ++dropped_;
+        out.push_back(message_dropped{std::string{msg->topic()}, dropped_});
+        return;
+    }
+    queue_.push_back({msg, qos_level, retain});
+}
+
+void session::drain_queue(effects& out) {
+    while (is_online_ && !queue_.empty() && !inflight_.is_full()) {
+        auto next = std::move(queue_.front());
+        queue_.pop_front();
+        send_new(next.msg, next.qos_level, next.retain, out);
+    }
+}
+
+std::optional<protocol::connack_code> check_client_id(const protocol::connect& c) noexcept {
+    // [MQTT-3.1.3-8] a zero-length id needs clean session 1; the broker then assigns one [MQTT-3.1.3-6].
+    if (c.client_id.empty() && !c.clean_session) return protocol::connack_code::identifier_rejected;
+    // MQTT 3.1 limited client ids to 23 characters and had no zero-length ids.
+    if (c.version == protocol::protocol_version::v3_1 && (c.client_id.empty() || c.client_id.size() > 23))
+        return protocol::connack_code::identifier_rejected;
+    return std::nullopt;
+}
+
+const char* to_string(close_reason r) noexcept {
+    switch (r) {
+    case close_reason::client_disconnect: return "client_disconnect";
+    case close_reason::network_error: return "network_error";
+    case close_reason::protocol_error: return "protocol_error";
+    case close_reason::keepalive_timeout: return "keepalive_timeout";
+    case close_reason::connect_timeout: return "connect_timeout";
+    case close_reason::session_taken_over: return "session_taken_over";
+    case close_reason::server_shutdown: return "server_shutdown";
+    }
+    return "unknown";
+}
+
+}  // namespace mqttd::core

@@ -1,0 +1,112 @@
+#pragma once
+// The sans-I/O session core: one MQTT session's state (subscriptions, QoS flows in both directions,
+// offline queue) and the rules of MQTT 3.1.1 for the connection attached to it. Packets, routed messages
+// and clock ticks go in; effects come out, appended to a caller-owned vector.
+// Owned by exactly one worker at a time; not thread-safe. Never performs I/O and never reads the clock.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include "broker/core/effects.hpp"
+#include "broker/core/inflight_window.hpp"
+#include "broker/core/message.hpp"
+#include "protocol/packet.hpp"
+
+namespace mqttd::core {
+
+using clock = std::chrono::steady_clock;
+using time_point = clock::time_point;
+
+struct session_limits {
+    std::size_t max_inflight = 20;
+    std::size_t max_queued_messages = 1000;
+};
+
+// What a CONNECT says about the connection, copied out of the receive buffer.
+struct connection_params {
+    std::string client_id;
+    bool clean_session = true;
+    std::uint16_t keep_alive = 0;
+    message_ptr will;  // null when the client set no will
+    std::optional<std::string> username;
+    protocol::protocol_version version = protocol::protocol_version::v3_1_1;
+};
+
+class session {
+public:
+    session(std::string client_id, session_limits limits);
+
+    // A connection whose CONNECT was accepted takes this session: emits CONNACK, then resends the
+    // unacknowledged PUBLISH (DUP set) and PUBREL packets in their original order [MQTT-4.4.0-1], then
+    // sends what queued while offline.
+    void attach(connection_params params, bool session_present, time_point now, effects& out);
+
+    // A packet from the attached client (anything after CONNECT).
+    void on_packet(const protocol::packet& p, time_point now, effects& out);
+
+    // A message routed to this session at the QoS its subscription grants. `retained` marks the delivery
+    // of a retained message on subscribe [MQTT-3.3.1-8]; routed messages go out with retain 0 [MQTT-3.3.1-9].
+    void on_deliver(const message_ptr& msg, protocol::qos granted, bool retained, effects& out);
+
+    // Checks the keepalive deadline [MQTT-3.1.2-24].
+    void on_tick(time_point now, effects& out);
+
+    // The connection ended: publishes the will unless the client sent DISCONNECT [MQTT-3.1.2-8, -10].
+    void detach(close_reason why, effects& out);
+
+    bool is_online() const noexcept { return is_online_; }
+    bool is_clean() const noexcept { return params_.clean_session; }
+    const std::string& client_id() const noexcept { return client_id_; }
+    const connection_params& params() const noexcept { return params_; }
+    // time_point::max() when keepalive is 0 or no client is attached.
+    time_point keepalive_deadline() const noexcept { return deadline_; }
+    const std::map<std::string, protocol::qos, std::less<>>& subscriptions() const noexcept {
+        return subscriptions_;
+    }
+    std::size_t queued_count() const noexcept { return queue_.size(); }
+    std::size_t inflight_count() const noexcept { return inflight_.size(); }
+    std::uint64_t dropped_count() const noexcept { return dropped_; }
+
+private:
+    struct queued_message {
+        message_ptr msg;
+        protocol::qos qos_level;
+        bool retain;
+    };
+
+    void on_publish(const protocol::publish& p, effects& out);
+    void on_subscribe(const protocol::subscribe& p, effects& out);
+    void on_unsubscribe(const protocol::unsubscribe& p, effects& out);
+    void on_puback(protocol::packet_id id, effects& out);
+    void on_pubrec(protocol::packet_id id, effects& out);
+    void on_pubcomp(protocol::packet_id id, effects& out);
+    void send_new(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out);
+    void enqueue(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out);
+    void drain_queue(effects& out);
+    void protocol_violation(effects& out);
+
+    std::string client_id_;
+    session_limits limits_;
+    connection_params params_;
+    bool is_online_ = false;
+    time_point deadline_ = time_point::max();
+
+    std::map<std::string, protocol::qos, std::less<>> subscriptions_;
+    inflight_window inflight_;
+    std::deque<queued_message> queue_;
+    // [MQTT-4.3.3-2] QoS 2 packet ids received and PUBREC'd but not yet released: a re-sent PUBLISH with
+    // one of these ids is acknowledged again but not routed again.
+    std::unordered_set<protocol::packet_id> awaiting_pubrel_;
+    std::uint64_t dropped_ = 0;
+};
+
+// CONNECT checks that decide the CONNACK code before a session is looked up [MQTT-3.1.3-8], [MQTT-3.2.2-4]:
+// nullopt means accepted so far (authentication comes separately).
+std::optional<protocol::connack_code> check_client_id(const protocol::connect& c) noexcept;
+
+}  // namespace mqttd::core

@@ -1,0 +1,64 @@
+#pragma once
+// The subscription tree: topic filters split into levels, with '+' and '#' as ordinary child keys.
+// Not thread-safe on its own: the router guards it with a reader-writer lock (match under a shared lock,
+// subscribe/unsubscribe under an exclusive one).
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/core/session_ref.hpp"
+#include "protocol/packet.hpp"
+
+namespace mqttd::core {
+
+struct subscriber {
+    session_ref session;
+    protocol::qos granted;
+};
+
+// Heterogeneous lookup, so matching a topic level needs no std::string.
+struct level_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+class topic_tree {
+public:
+    topic_tree();
+    ~topic_tree();
+
+    // Adds or replaces (same session, same filter) a subscription [MQTT-3.8.4-3]. Returns true when new.
+    bool subscribe(const session_ref& s, std::string_view filter, protocol::qos granted);
+    // Returns true when the session had that exact filter.
+    bool unsubscribe(const session_slot* s, std::string_view filter);
+
+    // Appends one entry per matching subscription; a session with overlapping filters appears once per
+    // filter (the router merges them). Topics starting with '$' are not matched by a filter whose first
+    // level is a wildcard [MQTT-4.7.2-1].
+    void match(std::string_view topic, std::vector<subscriber>& out) const;
+
+    std::size_t subscription_count() const noexcept { return count_; }
+
+private:
+    struct node {
+        std::unordered_map<std::string, std::unique_ptr<node>, level_hash, std::equal_to<>> children;
+        std::vector<subscriber> subscribers;
+        bool is_empty() const noexcept { return children.empty() && subscribers.empty(); }
+    };
+
+    static void collect(const node& n, std::vector<subscriber>& out);
+    void match_level(const node& n, std::string_view rest, bool is_first, bool is_dollar,
+                     std::vector<subscriber>& out) const;
+    static bool remove(node& n, std::string_view rest, const session_slot* s, bool& removed);
+
+    node root_;
+    std::size_t count_ = 0;
+};
+
+// Splits "a/b/c" at the first '/': returns "a" and sets rest to "b/c"; at_end is set on the last level.
+std::string_view split_level(std::string_view& rest, bool& at_end) noexcept;
+
+}  // namespace mqttd::core

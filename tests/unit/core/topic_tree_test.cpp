@@ -1,0 +1,132 @@
+#include "broker/core/topic_tree.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include <doctest/doctest.h>
+
+using namespace mqttd::core;
+using mqttd::protocol::qos;
+
+namespace {
+
+struct match_case {
+    const char* filter;
+    const char* topic;
+    bool matches;
+};
+
+// [MQTT-4.7.1-2], [MQTT-4.7.1-3], [MQTT-4.7.2-1], [MQTT-4.7.3-1]: the tree must agree with the spec's rules.
+constexpr std::array<match_case, 48> table{{
+    {"sport/tennis/player1/#", "sport/tennis/player1", true},
+    {"sport/tennis/player1/#", "sport/tennis/player1/ranking", true},
+    {"sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon", true},
+    {"sport/#", "sport", true},
+    {"#", "sport/tennis", true},
+    {"#", "/", true},
+    {"#", "a", true},
+    {"sport/tennis/#", "sport/tennis", true},
+    {"sport/tennis/#", "sport/tennisx", false},
+    {"sport/tennis/+", "sport/tennis/player1", true},
+    {"sport/tennis/+", "sport/tennis/player1/ranking", false},
+    {"sport/tennis/+", "sport/tennis", false},
+    {"sport/+", "sport", false},
+    {"sport/+", "sport/", true},
+    {"+", "sport", true},
+    {"+", "/finance", false},
+    {"+/+", "/finance", true},
+    {"/+", "/finance", true},
+    {"+/tennis/#", "sport/tennis/player1", true},
+    {"+/tennis/#", "sport/tennis", true},
+    {"+/tennis/#", "sport/golf", false},
+    {"a/b/c", "a/b/c", true},
+    {"a/b/c", "a/b", false},
+    {"a/b", "a/b/c", false},
+    {"a/b", "A/b", false},
+    {"a//b", "a//b", true},
+    {"a/+/b", "a//b", true},
+    {"a/#", "a//b", true},
+    {"+/+/+", "a//b", true},
+    {"/#", "/a/b", true},
+    {"/#", "a/b", false},
+    {"a b/c", "a b/c", true},
+    {"+/b", "a/b", true},
+    {"+/+", "a/b/c", false},
+    {"+/#", "a", true},
+    // [MQTT-4.7.2-1] a leading wildcard does not match topics starting with '$'.
+    {"#", "$SYS/broker/clients", false},
+    {"+/broker/clients", "$SYS/broker/clients", false},
+    {"+", "$SYS", false},
+    {"$SYS/#", "$SYS/broker/clients", true},
+    {"$SYS/#", "$SYS", true},
+    {"$SYS/+/clients", "$SYS/broker/clients", true},
+    {"$SYS/broker/+", "$SYS/broker/clients", true},
+    {"$SYS", "$SYS", true},
+    {"$SYS/#", "SYS/broker", false},
+    {"a/$SYS/#", "a/$SYS/b", true},
+    {"+/$x", "a/$x", true},
+    {"#", "a/$x", true},
+    {"$share/#", "$SYS/x", false},
+}};
+
+}  // namespace
+
+TEST_CASE("topic_tree: matching table agrees with the spec [MQTT-4.7.1-2] [MQTT-4.7.1-3] [MQTT-4.7.2-1]") {
+    for (const auto& c : table) {
+        CAPTURE(c.filter);
+        CAPTURE(c.topic);
+        topic_tree tree;
+        const auto s = std::make_shared<session_slot>("c", 0);
+        tree.subscribe(s, c.filter, qos::at_least_once);
+        std::vector<subscriber> out;
+        tree.match(c.topic, out);
+        CHECK(out.size() == (c.matches ? 1u : 0u));
+    }
+}
+
+TEST_CASE("topic_tree: all filters in one tree give each match once per filter") {
+    topic_tree tree;
+    std::vector<session_ref> sessions;
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        sessions.push_back(std::make_shared<session_slot>("c" + std::to_string(i), 0));
+        tree.subscribe(sessions.back(), table[i].filter, qos::at_most_once);
+    }
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        std::vector<subscriber> out;
+        tree.match(table[i].topic, out);
+        const bool found = std::any_of(out.begin(), out.end(),
+                                       [&](const subscriber& s) { return s.session == sessions[i]; });
+        CAPTURE(table[i].filter);
+        CAPTURE(table[i].topic);
+        CHECK(found == table[i].matches);
+    }
+}
+
+TEST_CASE("topic_tree: an identical filter replaces the subscription [MQTT-3.8.4-3]") {
+    topic_tree tree;
+    const auto s = std::make_shared<session_slot>("c", 0);
+    CHECK(tree.subscribe(s, "a/+", qos::at_most_once));
+    CHECK_FALSE(tree.subscribe(s, "a/+", qos::exactly_once));
+    std::vector<subscriber> out;
+    tree.match("a/b", out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].granted == qos::exactly_once);
+    CHECK(tree.subscription_count() == 1);
+}
+
+TEST_CASE("topic_tree: unsubscribe removes only that session's filter and prunes") {
+    topic_tree tree;
+    const auto a = std::make_shared<session_slot>("a", 0);
+    const auto b = std::make_shared<session_slot>("b", 0);
+    tree.subscribe(a, "x/y/#", qos::at_most_once);
+    tree.subscribe(b, "x/y/#", qos::at_most_once);
+    CHECK(tree.unsubscribe(a.get(), "x/y/#"));
+    CHECK_FALSE(tree.unsubscribe(a.get(), "x/y/#"));
+    CHECK_FALSE(tree.unsubscribe(b.get(), "x/y"));
+    std::vector<subscriber> out;
+    tree.match("x/y/z", out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].session == b);
+    CHECK(tree.unsubscribe(b.get(), "x/y/#"));
+    CHECK(tree.subscription_count() == 0);
+}
