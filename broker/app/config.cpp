@@ -1,0 +1,207 @@
+#include "broker/app/config.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mqttd::app {
+
+using json = nlohmann::json;
+
+config_error::config_error(const std::string& file, const std::string& key, const std::string& reason)
+    : std::runtime_error{file + ": " + (key.empty() ? "" : key + ": ") + reason} {}
+
+namespace {
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const auto above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// Reads one JSON object's keys, rejecting any key not asked for, with a suggestion for typos.
+class object_reader {
+public:
+    object_reader(const json& object, std::string file, std::string path)
+        : object_{object}, file_{std::move(file)}, path_{std::move(path)} {
+        if (!object_.is_object()) fail(path_, "expected an object, got " + describe(object_));
+    }
+
+    const json* find(const std::string& key) {
+        known_.push_back(key);
+        const auto it = object_.find(key);
+        return it == object_.end() ? nullptr : &*it;
+    }
+
+    bool get_bool(const std::string& key, bool fallback) {
+        const auto* v = find(key);
+        if (v == nullptr) return fallback;
+        if (!v->is_boolean()) fail(key_path(key), "expected true or false, got " + describe(*v));
+        return v->get<bool>();
+    }
+
+    long long get_integer(const std::string& key, long long fallback, long long min, long long max) {
+        const auto* v = find(key);
+        if (v == nullptr) return fallback;
+        const auto range = std::to_string(min) + ".." + std::to_string(max);
+        if (!v->is_number_integer()) fail(key_path(key), "expected integer " + range + ", got " + describe(*v));
+        const auto value = v->is_number_unsigned() && v->get<unsigned long long>() > 1ULL << 62
+                               ? max + 1
+                               : v->get<long long>();
+        if (value < min || value > max) fail(key_path(key), "expected integer " + range + ", got " + v->dump());
+        return value;
+    }
+
+    double get_number(const std::string& key, double fallback, double min, double max) {
+        const auto* v = find(key);
+        if (v == nullptr) return fallback;
+        if (!v->is_number()) fail(key_path(key), "expected a number of seconds, got " + describe(*v));
+        const auto value = v->get<double>();
+        if (!(value >= min && value <= max))
+            fail(key_path(key), "expected a number from " + trim(min) + " to " + trim(max) + ", got " + v->dump());
+        return value;
+    }
+
+    std::string get_choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& allowed) {
+        const auto* v = find(key);
+        if (v == nullptr) return fallback;
+        std::string choices;
+        for (const auto& a : allowed) choices += (choices.empty() ? "" : ", ") + ("\"" + a + "\"");
+        if (!v->is_string()) fail(key_path(key), "expected one of " + choices + ", got " + describe(*v));
+        const auto value = v->get<std::string>();
+        if (std::find(allowed.begin(), allowed.end(), value) == allowed.end())
+            fail(key_path(key), "expected one of " + choices + ", got " + v->dump());
+        return value;
+    }
+
+    std::string get_string(const std::string& key, const std::string& fallback) {
+        const auto* v = find(key);
+        if (v == nullptr) return fallback;
+        if (!v->is_string()) fail(key_path(key), "expected a string, got " + describe(*v));
+        return v->get<std::string>();
+    }
+
+    // Call after every find/get: any key nobody asked for is a mistake worth stopping for.
+    void reject_unknown_keys() const {
+        for (const auto& [key, value] : object_.items()) {
+            if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
+            std::string reason = "unknown key";
+            const auto closest = std::min_element(known_.begin(), known_.end(), [&](const auto& a, const auto& b) {
+                return edit_distance(key, a) < edit_distance(key, b);
+            });
+            if (closest != known_.end() && edit_distance(key, *closest) <= 3) reason += " (did you mean \"" + *closest + "\"?)";
+            fail(key_path(key), reason);
+        }
+    }
+
+    std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+    [[noreturn]] void fail(const std::string& key, const std::string& reason) const {
+        throw config_error{file_, key, reason};
+    }
+    const std::string& file() const noexcept { return file_; }
+
+    static std::string describe(const json& v) {
+        switch (v.type()) {
+        case json::value_t::null: return "null";
+        case json::value_t::boolean: return "boolean " + v.dump();
+        case json::value_t::string: return "string " + v.dump();
+        case json::value_t::array: return "an array";
+        case json::value_t::object: return "an object";
+        default: return "number " + v.dump();
+        }
+    }
+
+private:
+    static std::string trim(double d) {
+        std::ostringstream out;
+        out << d;
+        return out.str();
+    }
+
+    const json& object_;
+    std::string file_;
+    std::string path_;
+    std::vector<std::string> known_;
+};
+
+net::listener_options read_listener(const json& value, const std::string& file, const std::string& path) {
+    object_reader r{value, file, path};
+    net::listener_options l;
+    const auto* type = r.find("type");
+    if (type == nullptr) r.fail(r.key_path("type"), "missing (expected \"tcp\")");
+    const auto type_name = r.get_choice("type", "tcp", {"tcp", "tls", "ws", "wss"});
+    if (type_name != "tcp")
+        r.fail(r.key_path("type"), "listener type \"" + type_name + "\" is not implemented yet (only \"tcp\")");
+    l.type = net::listener_type::tcp;
+    l.bind = r.get_string("bind", "127.0.0.1");
+    if (r.find("port") == nullptr) r.fail(r.key_path("port"), "missing (expected integer 0..65535)");
+    l.port = static_cast<std::uint16_t>(r.get_integer("port", 1883, 0, 65535));
+    r.reject_unknown_keys();
+    return l;
+}
+
+}  // namespace
+
+config default_config() {
+    config c;
+    c.server.listeners.push_back(net::listener_options{});
+    return c;
+}
+
+config parse_config(const std::string& text, const std::string& file) {
+    json root;
+    try {
+        root = json::parse(text, nullptr, true, /*ignore_comments=*/true);
+    } catch (const json::parse_error& e) {
+        throw config_error{file, "", std::string{"invalid JSON: "} + e.what()};
+    }
+    object_reader r{root, file, ""};
+    config c;
+
+    const auto* listeners = r.find("listeners");
+    if (listeners == nullptr) r.fail("listeners", "missing (expected an array of listeners)");
+    if (!listeners->is_array() || listeners->empty())
+        r.fail("listeners", "expected a non-empty array of listeners, got " + object_reader::describe(*listeners));
+    for (std::size_t i = 0; i < listeners->size(); ++i)
+        c.server.listeners.push_back(read_listener((*listeners)[i], file, "listeners[" + std::to_string(i) + "]"));
+
+    c.server.threads = static_cast<std::size_t>(r.get_integer("threads", 0, 0, 1024));
+    const auto level = r.get_choice("log_level", "info", {"error", "warning", "info", "debug"});
+    c.log_level = level == "error"     ? logging::level::error
+                  : level == "warning" ? logging::level::warning
+                  : level == "debug"   ? logging::level::debug
+                                       : logging::level::info;
+    c.server.allow_anonymous = r.get_bool("allow_anonymous", true);
+    // [MQTT-2.2.3] 268,435,455 bytes of remaining length + 5 bytes of fixed header.
+    c.server.max_packet_size = static_cast<std::size_t>(r.get_integer("max_packet_size", 268'435'460, 16, 268'435'460));
+    c.server.connect_timeout = std::chrono::milliseconds{
+        static_cast<long long>(r.get_number("connect_timeout", 10, 0.01, 3600) * 1000)};
+    c.server.session.max_inflight = static_cast<std::size_t>(r.get_integer("max_inflight", 20, 1, 65535));
+    c.server.session.max_queued_messages =
+        static_cast<std::size_t>(r.get_integer("max_queued_messages", 1000, 0, 100'000'000));
+    r.reject_unknown_keys();
+    return c;
+}
+
+config load_config_file(const std::string& path) {
+    std::ifstream in{path, std::ios::binary};
+    if (!in) throw config_error{path, "", "cannot open the file"};
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw config_error{path, "", "cannot read the file"};
+    return parse_config(text.str(), path);
+}
+
+}  // namespace mqttd::app

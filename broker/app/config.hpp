@@ -1,0 +1,29 @@
+#pragma once
+// Loads and validates mqttd's JSON configuration (comments allowed) as a whole, before anything starts.
+// Every problem is a config_error naming the file, the key path and what was expected.
+
+#include <stdexcept>
+#include <string>
+
+#include "broker/logging/log.hpp"
+#include "broker/net/server_options.hpp"
+
+namespace mqttd::app {
+
+struct config {
+    net::server_options server;
+    logging::level log_level = logging::level::info;
+};
+
+class config_error : public std::runtime_error {
+public:
+    config_error(const std::string& file, const std::string& key, const std::string& reason);
+};
+
+// The configuration used when no file is given: one TCP listener on 127.0.0.1:1883, anonymous allowed.
+config default_config();
+
+config load_config_file(const std::string& path);
+config parse_config(const std::string& text, const std::string& file_name);
+
+}  // namespace mqttd::app

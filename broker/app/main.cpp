@@ -1,0 +1,126 @@
+// mqttd: parse the command line, load the configuration, run the server until SIGINT/SIGTERM.
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "broker/app/config.hpp"
+#include "broker/logging/log.hpp"
+#include "broker/net/server.hpp"
+
+namespace {
+
+constexpr std::string_view version = "0.1.0";
+
+constexpr std::string_view usage = R"(Usage: mqttd [-c FILE] [-p PORT] [-v]
+       mqttd --check -c FILE
+MQTT 3.1.1 broker.
+
+  -c, --config FILE   configuration file (JSON, comments allowed); without it: 127.0.0.1:1883, anonymous
+  -p, --port PORT     listen on PORT instead of the first listener's port
+  -v, --verbose       log at debug level
+      --check         validate the configuration and exit (0: valid, 2: invalid)
+      --version       print the version and exit
+  -h, --help          print this help and exit
+)";
+
+struct command_line {
+    std::optional<std::string> config_file;
+    std::optional<long> port;
+    bool is_verbose = false;
+    bool is_check = false;
+};
+
+[[noreturn]] void usage_error(const std::string& what) {
+    std::cerr << "mqttd: " << what << "\n" << usage;
+    std::exit(2);
+}
+
+command_line parse_command_line(int argc, char** argv) {
+    command_line cl;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        const auto value = [&]() -> std::string {
+            if (i + 1 >= argc) usage_error(std::string{arg} + " needs a value");
+            return argv[++i];
+        };
+        if (arg == "-c" || arg == "--config") {
+            cl.config_file = value();
+        } else if (arg == "-p" || arg == "--port") {
+            const auto text = value();
+            char* end = nullptr;
+            const long port = std::strtol(text.c_str(), &end, 10);
+            if (text.empty() || *end != '\0' || port < 0 || port > 65535)
+                usage_error("-p: expected a port 0..65535, got \"" + text + "\"");
+            cl.port = port;
+        } else if (arg == "-v" || arg == "--verbose") {
+            cl.is_verbose = true;
+        } else if (arg == "--check") {
+            cl.is_check = true;
+        } else if (arg == "--version") {
+            std::cout << "mqttd " << version << "\n";
+            std::exit(0);
+        } else if (arg == "-h" || arg == "--help") {
+            std::cout << usage;
+            std::exit(0);
+        } else {
+            usage_error("unknown option \"" + std::string{arg} + "\"");
+        }
+    }
+    if (cl.is_check && !cl.config_file) usage_error("--check needs -c FILE");
+    return cl;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace mqttd;
+    const auto cl = parse_command_line(argc, argv);
+
+    app::config cfg;
+    try {
+        cfg = cl.config_file ? app::load_config_file(*cl.config_file) : app::default_config();
+    } catch (const app::config_error& e) {
+        std::cerr << e.what() << "\n";
+        return 2;
+    }
+    if (cl.is_check) {
+        std::cout << *cl.config_file << ": OK\n";
+        return 0;
+    }
+    if (cl.port) cfg.server.listeners.front().port = static_cast<std::uint16_t>(*cl.port);
+    logging::set_level(cl.is_verbose ? logging::level::debug : cfg.log_level);
+
+    // Set before any worker thread exists, so every thread inherits it: a peer that vanishes mid-write
+    // gives EPIPE on that one connection instead of killing the broker.
+    std::signal(SIGPIPE, SIG_IGN);
+
+    std::optional<net::server> server;
+    try {
+        server.emplace(cfg.server);
+    } catch (const std::exception& e) {
+        logging::log_line{logging::level::error} << "event=startup_failed reason=\"" << e.what() << '"';
+        return 1;
+    }
+    server->start();
+
+    boost::asio::io_context signals_context{1};
+    boost::asio::signal_set signals{signals_context, SIGINT, SIGTERM};
+    signals.async_wait([](const boost::system::error_code&, int signal_number) {
+        logging::log_line{logging::level::info} << "event=shutdown signal=" << signal_number;
+    });
+    signals_context.run();
+
+    server->stop(std::chrono::seconds{3});
+    std::fflush(stderr);
+    // Every connection has been closed and flushed; no state outlives the process yet (no persistence),
+    // so skip tearing down the workers' event loops one by one.
+    std::_Exit(0);
+}

@@ -1,0 +1,36 @@
+#pragma once
+// One line per event, `key=value` style, to stderr. Warning: called from all threads; each line is written
+// with a single write under a mutex so lines from different workers never interleave.
+
+#include <sstream>
+#include <string_view>
+
+namespace mqttd::logging {
+
+enum class level { error = 0, warning = 1, info = 2, debug = 3 };
+
+void set_level(level l) noexcept;
+bool is_enabled(level l) noexcept;
+const char* to_string(level l) noexcept;
+
+// Builds one line and writes it when destroyed:  log_line{level::info} << "event=connect client_id=" << id;
+class log_line {
+public:
+    explicit log_line(level l);
+    ~log_line();
+    log_line(const log_line&) = delete;
+    log_line& operator=(const log_line&) = delete;
+
+    template <class T>
+    log_line& operator<<(const T& value) {
+        if (is_enabled_) out_ << value;
+        return *this;
+    }
+
+private:
+    level level_;
+    bool is_enabled_;
+    std::ostringstream out_;
+};
+
+}  // namespace mqttd::logging

@@ -1,0 +1,29 @@
+#pragma once
+// Plain TCP: the socket as it comes from the acceptor. Owned by one connection, on one worker.
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "broker/net/transport.hpp"
+
+namespace mqttd::net {
+
+class tcp_transport {
+public:
+    explicit tcp_transport(boost::asio::ip::tcp::socket socket);
+
+    boost::asio::awaitable<boost::system::error_code> handshake();
+    boost::asio::awaitable<io_result> read_some(boost::asio::mutable_buffer b);
+    boost::asio::awaitable<io_result> write_all(std::span<const boost::asio::const_buffer> buffers);
+    void close();
+    const peer_info& peer() const noexcept { return peer_; }
+
+private:
+    boost::asio::ip::tcp::socket socket_;
+    peer_info peer_;
+};
+
+static_assert(transport<tcp_transport>);
+
+std::string format_endpoint(const boost::asio::ip::tcp::endpoint& ep);
+
+}  // namespace mqttd::net

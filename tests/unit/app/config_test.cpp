@@ -1,0 +1,65 @@
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "broker/app/config.hpp"
+
+#include <doctest/doctest.h>
+
+using mqttd::app::config_error;
+using mqttd::app::parse_config;
+
+namespace {
+
+std::string error_of(const std::string& text) {
+    try {
+        parse_config(text, "test.json");
+    } catch (const config_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("config: a file with only listeners is valid and takes the defaults") {
+    const auto c = parse_config(R"({"listeners": [{"type": "tcp", "bind": "127.0.0.1", "port": 1883}]})", "f");
+    REQUIRE(c.server.listeners.size() == 1);
+    CHECK(c.server.listeners[0].port == 1883);
+    CHECK(c.server.session.max_inflight == 20);
+    CHECK(c.server.session.max_queued_messages == 1000);
+    CHECK(c.server.connect_timeout == std::chrono::seconds{10});
+    CHECK(c.server.allow_anonymous);
+}
+
+TEST_CASE("config: comments are allowed and every key is read") {
+    const auto c = parse_config(R"(// a comment
+        {
+          /* block */ "listeners": [{"type": "tcp", "bind": "::1", "port": 0}],
+          "threads": 3, "log_level": "debug", "allow_anonymous": false, "max_packet_size": 1024,
+          "connect_timeout": 0.5, "max_inflight": 5, "max_queued_messages": 7
+        })", "f");
+    CHECK(c.server.listeners[0].bind == "::1");
+    CHECK(c.server.threads == 3);
+    CHECK(c.log_level == mqttd::logging::level::debug);
+    CHECK_FALSE(c.server.allow_anonymous);
+    CHECK(c.server.max_packet_size == 1024);
+    CHECK(c.server.connect_timeout == std::chrono::milliseconds{500});
+    CHECK(c.server.session.max_inflight == 5);
+    CHECK(c.server.session.max_queued_messages == 7);
+}
+
+TEST_CASE("config: errors name the file, the key and what was expected") {
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": "abc"}]})") ==
+          R"(test.json: listeners[0].port: expected integer 0..65535, got string "abc")");
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 70000}]})") ==
+          "test.json: listeners[0].port: expected integer 0..65535, got 70000");
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "max_inflite": 3})") ==
+          R"(test.json: max_inflite: unknown key (did you mean "max_inflight"?))");
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "threads": true})") ==
+          "test.json: threads: expected integer 0..1024, got boolean true");
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "log_level": "loud"})") ==
+          R"(test.json: log_level: expected one of "error", "warning", "info", "debug", got "loud")");
+    CHECK(error_of(R"({"threads": 1})") == "test.json: listeners: missing (expected an array of listeners)");
+    CHECK(error_of(R"({"listeners": [{"type": "quic", "port": 1}]})").find("listeners[0].type") != std::string::npos);
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1, "colour": 2}]})") ==
+          "test.json: listeners[0].colour: unknown key");
+    CHECK(error_of("{ not json").rfind("test.json: invalid JSON", 0) == 0);
+}
