@@ -31,9 +31,14 @@ public:
     // Consumes at most one packet from the front of `in`. Returns bytes consumed; 0 with !ec means "need
     // more bytes". On error returns 0 and sets ec (a protocol::errc). The size limit is checked as soon as
     // the fixed header is complete, before the body has arrived. Views inside `out` point into `in`.
+    // Errors are reported as soon as the bytes that prove them are in `in`, in stream order, so every split
+    // of a stream gives the same result. After an error `out` is unspecified; close the connection.
+    // A SUBSCRIBE/UNSUBSCRIBE/SUBACK decoded into an `out` already holding that type reuses its vector.
     std::size_t next(std::span<const std::uint8_t> in, packet& out, std::error_code& ec) const;
 
-    // Reads only the fixed header: 0 with !ec means "need more bytes".
+    // Reads only the fixed header: returns its size (2..5), or 0 with !ec for "need more bytes". Reports the
+    // same fixed-header errors as next(): type, flags, remaining length, size limit, and the remaining
+    // length of packets whose length the spec fixes (CONNACK, PUBACK..PUBCOMP, UNSUBACK, PING*, DISCONNECT).
     std::size_t peek_header(std::span<const std::uint8_t> in, frame_header& out, std::error_code& ec) const;
 
     std::size_t max_packet_size() const noexcept { return max_packet_size_; }

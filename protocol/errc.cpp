@@ -35,6 +35,7 @@ const char* describe(errc e) noexcept {
     case errc::subscription_reserved_bits: return "SUBSCRIBE requested QoS byte invalid";
     case errc::invalid_suback_code: return "invalid SUBACK return code";
     case errc::no_unsubscriptions: return "UNSUBSCRIBE without topic filters";
+    case errc::dup_on_qos0: return "PUBLISH DUP flag set on QoS 0";
     }
     return "unknown protocol error";
 }

@@ -39,13 +39,15 @@ enum class errc {
     invalid_will_qos,                // will QoS 3 [MQTT-3.1.2-14]
     password_without_username,       // [MQTT-3.1.2-22]
     // CONNACK (client side)
-    connack_reserved_flags,          // [MQTT-3.2.2-1]
-    invalid_connack_code,
+    connack_reserved_flags,          // bits 7-1 of the acknowledge flags (section 3.2.2.1)
+    invalid_connack_code,            // 6..255 are reserved (section 3.2.2.3)
     // SUBSCRIBE / SUBACK / UNSUBSCRIBE [MQTT-3.8, 3.9, 3.10]
     no_subscriptions,                // SUBSCRIBE without a topic filter [MQTT-3.8.3-3]
-    subscription_reserved_bits,      // requested QoS byte upper bits or QoS 3 [MQTT-3-8.3-4]
+    subscription_reserved_bits,      // requested QoS byte upper bits or QoS 3 [MQTT-3.8.3-4]
     invalid_suback_code,             // [MQTT-3.9.3-2]
     no_unsubscriptions,              // UNSUBSCRIBE without a topic filter [MQTT-3.10.3-2]
+    // fixed header, appended so the values above keep their numbers
+    dup_on_qos0,                     // PUBLISH DUP flag set on QoS 0 [MQTT-3.3.1-2]
 };
 
 const std::error_category& protocol_category() noexcept;

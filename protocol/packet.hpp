@@ -21,7 +21,7 @@ enum class packet_type : std::uint8_t {
     subscribe, suback, unsubscribe, unsuback, pingreq, pingresp, disconnect
 };
 
-// [MQTT-3.2.2-3] CONNACK return codes.
+// CONNACK return codes (section 3.2.2.3, table 3.1).
 enum class connack_code : std::uint8_t {
     accepted = 0,
     unacceptable_protocol_version = 1,
