@@ -136,18 +136,56 @@ private:
     std::vector<std::string> known_;
 };
 
+std::vector<std::string> get_string_list(object_reader& r, const std::string& key) {
+    const auto* v = r.find(key);
+    if (v == nullptr) return {};
+    if (!v->is_array()) r.fail(r.key_path(key), "expected an array of strings, got " + object_reader::describe(*v));
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < v->size(); ++i) {
+        if (!(*v)[i].is_string())
+            r.fail(r.key_path(key) + "[" + std::to_string(i) + "]",
+                   "expected a string, got " + object_reader::describe((*v)[i]));
+        out.push_back((*v)[i].get<std::string>());
+    }
+    return out;
+}
+
+void read_tls_keys(object_reader& r, net::tls_options& tls) {
+    tls.cert_file = r.get_string("cert_file", "");
+    if (tls.cert_file.empty()) r.fail(r.key_path("cert_file"), "missing (a TLS listener needs a PEM certificate file)");
+    tls.key_file = r.get_string("key_file", "");
+    if (tls.key_file.empty()) r.fail(r.key_path("key_file"), "missing (a TLS listener needs a PEM private key file)");
+    tls.key_password_file = r.get_string("key_password_file", "");
+    tls.ca_file = r.get_string("ca_file", "");
+    tls.require_client_cert = r.get_bool("require_client_cert", false);
+    tls.use_identity_as_username = r.get_bool("use_identity_as_username", false);
+    if ((tls.require_client_cert || tls.use_identity_as_username) && tls.ca_file.empty())
+        r.fail(r.key_path("ca_file"), "missing (needed to verify client certificates)");
+    tls.min_tls_version = r.get_choice("min_tls_version", "1.2", {"1.2", "1.3"});
+    tls.ciphers = r.get_string("ciphers", "");
+    tls.ciphersuites = r.get_string("ciphersuites", "");
+}
+
 net::listener_options read_listener(const json& value, const std::string& file, const std::string& path) {
     object_reader r{value, file, path};
     net::listener_options l;
-    const auto* type = r.find("type");
-    if (type == nullptr) r.fail(r.key_path("type"), "missing (expected \"tcp\")");
-    const auto type_name = r.get_choice("type", "tcp", {"tcp", "tls", "ws", "wss"});
-    if (type_name != "tcp")
-        r.fail(r.key_path("type"), "listener type \"" + type_name + "\" is not implemented yet (only \"tcp\")");
-    l.type = net::listener_type::tcp;
+    if (r.find("type") == nullptr) r.fail(r.key_path("type"), R"(missing (expected "tcp", "tls", "ws" or "wss"))");
+    const auto type = r.get_choice("type", "tcp", {"tcp", "tls", "ws", "wss"});
+    l.type = type == "tls" ? net::listener_type::tls
+             : type == "ws" ? net::listener_type::ws
+             : type == "wss" ? net::listener_type::wss
+                             : net::listener_type::tcp;
     l.bind = r.get_string("bind", "127.0.0.1");
     if (r.find("port") == nullptr) r.fail(r.key_path("port"), "missing (expected integer 0..65535)");
     l.port = static_cast<std::uint16_t>(r.get_integer("port", 1883, 0, 65535));
+    // Keys of other listener types are unknown here, so a TLS key on a tcp listener is reported, not ignored.
+    if (net::uses_tls(l.type)) read_tls_keys(r, l.tls);
+    if (net::uses_websocket(l.type)) {
+        l.websocket.path = r.get_string("path", "/mqtt");
+        if (l.websocket.path.empty() || l.websocket.path.front() != '/')
+            r.fail(r.key_path("path"), "expected a path starting with '/', got \"" + l.websocket.path + "\"");
+        l.websocket.allowed_origins = get_string_list(r, "allowed_origins");
+    }
     r.reject_unknown_keys();
     return l;
 }

@@ -1,6 +1,7 @@
 // mqttd: parse the command line, load the configuration, run the server until SIGINT/SIGTERM.
 
 #include <csignal>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -111,11 +112,21 @@ int main(int argc, char** argv) {
     }
     server->start();
 
+    // SIGHUP reloads TLS files; SIGINT/SIGTERM stop. Signals are handled here, on the main thread.
     boost::asio::io_context signals_context{1};
-    boost::asio::signal_set signals{signals_context, SIGINT, SIGTERM};
-    signals.async_wait([](const boost::system::error_code&, int signal_number) {
+    boost::asio::signal_set stop_signals{signals_context, SIGINT, SIGTERM};
+    boost::asio::signal_set reload_signal{signals_context, SIGHUP};
+    stop_signals.async_wait([&](const boost::system::error_code&, int signal_number) {
         logging::log_line{logging::level::info} << "event=shutdown signal=" << signal_number;
+        reload_signal.cancel();
     });
+    std::function<void(const boost::system::error_code&, int)> on_reload = [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        logging::log_line{logging::level::info} << "event=reload signal=SIGHUP";
+        server->reload_tls();
+        reload_signal.async_wait(on_reload);
+    };
+    reload_signal.async_wait(on_reload);
     signals_context.run();
 
     server->stop(std::chrono::seconds{3});

@@ -10,6 +10,8 @@
 
 #include "broker/logging/log.hpp"
 #include "broker/net/tcp_transport.hpp"
+#include "broker/net/tls_transport.hpp"
+#include "broker/net/ws_transport.hpp"
 #include "protocol/errc.hpp"
 
 namespace mqttd::net {
@@ -38,9 +40,10 @@ std::string generate_client_id() {
 }  // namespace
 
 template <transport Transport>
-connection<Transport>::connection(worker& owner, Transport transport)
+connection<Transport>::connection(worker& owner, Transport transport, bool use_identity_as_username)
     : worker_{owner},
       transport_{std::move(transport)},
+      use_identity_as_username_{use_identity_as_username},
       decoder_{owner.options().max_packet_size},
       watchdog_timer_{owner.context()},
       session_ready_{owner.context()} {
@@ -162,7 +165,14 @@ bool connection<Transport>::on_connect(const protocol::connect& c) {
         reject_connect(*code, "client id rejected");
         return false;
     }
-    if (!worker_.options().allow_anonymous) {
+    if (use_identity_as_username_) {
+        // The certificate was verified against ca_file during the handshake: it is the credential.
+        if (transport_.peer().cert_cn.empty()) {
+            reject_connect(protocol::connack_code::not_authorized, "no client certificate CN to use as username");
+            return false;
+        }
+        params_.username = transport_.peer().cert_cn;
+    } else if (!worker_.options().allow_anonymous) {
         // No password file support yet: without anonymous access nobody can be verified.
         reject_connect(c.username ? protocol::connack_code::bad_username_or_password
                                   : protocol::connack_code::not_authorized,
@@ -207,6 +217,7 @@ void connection<Transport>::attach(session_entry& entry, bool session_present) {
     entry_ = &entry;
     phase_ = phase::attached;
     log_line{level::info} << "event=connect client_id=" << params_.client_id << " addr=" << transport_.peer().address
+                          << " username=" << params_.username.value_or("")
                           << " clean_session=" << params_.clean_session << " keepalive=" << params_.keep_alive
                           << " session_present=" << session_present;
     fx_.clear();
@@ -318,5 +329,8 @@ asio::awaitable<void> connection<Transport>::watchdog() {
 }
 
 template class connection<tcp_transport>;
+template class connection<tls_transport>;
+template class connection<ws_transport<asio::ip::tcp::socket>>;
+template class connection<ws_transport<wss_next_layer>>;
 
 }  // namespace mqttd::net

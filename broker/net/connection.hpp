@@ -21,7 +21,8 @@ namespace mqttd::net {
 template <transport Transport>
 class connection final : public session_host, public std::enable_shared_from_this<connection<Transport>> {
 public:
-    connection(worker& owner, Transport transport);
+    // use_identity_as_username: the TLS client certificate's CN replaces the CONNECT username.
+    connection(worker& owner, Transport transport, bool use_identity_as_username = false);
     ~connection() override;
 
     // Starts the coroutines; the connection keeps itself alive until they end.
@@ -50,6 +51,7 @@ private:
 
     worker& worker_;
     Transport transport_;
+    bool use_identity_as_username_;
     protocol::decoder decoder_;
     phase phase_ = phase::awaiting_connect;
     core::connection_params params_;

@@ -12,6 +12,8 @@
 #include "broker/logging/log.hpp"
 #include "broker/net/connection.hpp"
 #include "broker/net/tcp_transport.hpp"
+#include "broker/net/tls_transport.hpp"
+#include "broker/net/ws_transport.hpp"
 
 namespace mqttd::net {
 
@@ -20,8 +22,10 @@ using asio::ip::tcp;
 using logging::level;
 using logging::log_line;
 
-listener::listener(const listener_options& options, std::vector<std::unique_ptr<worker>>& workers)
-    : options_{options}, workers_{workers}, acceptor_{workers.front()->context()} {
+listener::listener(const listener_options& options, std::size_t max_packet_size,
+                   std::vector<std::unique_ptr<worker>>& workers)
+    : options_{options}, max_packet_size_{max_packet_size}, workers_{workers}, acceptor_{workers.front()->context()} {
+    if (uses_tls(options_.type)) tls_ = std::make_unique<reloadable_ssl_context>(options_.tls);
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(options_.bind, ec);
     if (ec) throw std::runtime_error{"bind address \"" + options_.bind + "\" is not an IP address"};
@@ -38,8 +42,9 @@ listener::listener(const listener_options& options, std::vector<std::unique_ptr<
 
 void listener::start() {
     asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
-    log_line{level::info} << "event=listening type=tcp addr="
-                          << format_endpoint(tcp::endpoint{acceptor_.local_endpoint().address(), port_});
+    log_line{level::info} << "event=listening type=" << to_string(options_.type) << " addr="
+                          << format_endpoint(tcp::endpoint{acceptor_.local_endpoint().address(), port_})
+                          << (uses_websocket(options_.type) ? " path=" + options_.websocket.path : std::string{});
 }
 
 void listener::stop() {
@@ -47,6 +52,46 @@ void listener::stop() {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
     });
+}
+
+const char* to_string(listener_type t) noexcept {
+    switch (t) {
+    case listener_type::tcp: return "tcp";
+    case listener_type::tls: return "tls";
+    case listener_type::ws: return "ws";
+    case listener_type::wss: return "wss";
+    }
+    return "tcp";
+}
+
+void listener::reload_tls() {
+    if (tls_) tls_->reload();
+}
+
+// On the target worker's thread. The TLS context is taken now, so a reload affects only later connections.
+void listener::start_connection(worker& target, tcp::socket socket) {
+    const bool use_cn = uses_tls(options_.type) && options_.tls.use_identity_as_username;
+    switch (options_.type) {
+    case listener_type::tcp:
+        std::make_shared<connection<tcp_transport>>(target, tcp_transport{std::move(socket)})->start();
+        return;
+    case listener_type::tls:
+        std::make_shared<connection<tls_transport>>(target, tls_transport{std::move(socket), tls_->current()}, use_cn)
+            ->start();
+        return;
+    case listener_type::ws:
+        std::make_shared<connection<ws_transport<tcp::socket>>>(
+            target, ws_transport<tcp::socket>{std::move(socket), options_.websocket, max_packet_size_})
+            ->start();
+        return;
+    case listener_type::wss:
+        std::make_shared<connection<ws_transport<wss_next_layer>>>(
+            target,
+            ws_transport<wss_next_layer>{std::move(socket), options_.websocket, max_packet_size_, tls_->current()},
+            use_cn)
+            ->start();
+        return;
+    }
 }
 
 asio::awaitable<void> listener::accept_loop() {
@@ -62,9 +107,8 @@ asio::awaitable<void> listener::accept_loop() {
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        asio::post(target.context(), [&target, socket = std::move(socket)]() mutable {
-            auto c = std::make_shared<connection<tcp_transport>>(target, tcp_transport{std::move(socket)});
-            c->start();
+        asio::post(target.context(), [this, &target, socket = std::move(socket)]() mutable {
+            start_connection(target, std::move(socket));
         });
     }
 }

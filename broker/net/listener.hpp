@@ -12,24 +12,34 @@
 #include <boost/asio/ip/v6_only.hpp>
 
 #include "broker/net/server_options.hpp"
+#include "broker/net/tls_context.hpp"
 #include "broker/net/worker.hpp"
 
 namespace mqttd::net {
 
 class listener {
 public:
-    // Binds now: throws std::runtime_error naming the address when it cannot.
-    listener(const listener_options& options, std::vector<std::unique_ptr<worker>>& workers);
+    // Loads the TLS files and binds now: throws std::runtime_error naming the file or address when it cannot.
+    listener(const listener_options& options, std::size_t max_packet_size,
+             std::vector<std::unique_ptr<worker>>& workers);
 
     void start();
     // Warning: may be called from any thread; the acceptor is closed on its own worker.
     void stop();
     std::uint16_t port() const noexcept { return port_; }
+    const listener_options& options() const noexcept { return options_; }
+    // Warning: called from the signal thread. Re-reads cert, key and CA files for new connections; on
+    // failure keeps the old ones and throws the reason. No-op for tcp and ws.
+    void reload_tls();
 
 private:
     boost::asio::awaitable<void> accept_loop();
 
+    void start_connection(worker& target, boost::asio::ip::tcp::socket socket);
+
     listener_options options_;
+    std::size_t max_packet_size_;
+    std::unique_ptr<reloadable_ssl_context> tls_;
     std::vector<std::unique_ptr<worker>>& workers_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::uint16_t port_ = 0;

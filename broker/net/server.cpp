@@ -19,7 +19,8 @@ server::server(server_options options) {
     for (std::size_t i = 0; i < threads; ++i) shared_.workers.push_back(std::make_unique<worker>(i, shared_));
     for (std::size_t i = 0; i < shared_.options.listeners.size(); ++i) {
         try {
-            listeners_.push_back(std::make_unique<listener>(shared_.options.listeners[i], shared_.workers));
+            listeners_.push_back(std::make_unique<listener>(shared_.options.listeners[i],
+                                                            shared_.options.max_packet_size, shared_.workers));
         } catch (const std::exception& e) {
             throw std::runtime_error{"listeners[" + std::to_string(i) + "]: " + e.what()};
         }
@@ -33,6 +34,19 @@ void server::start() {
     for (auto& l : listeners_) l->start();
     logging::log_line{logging::level::info} << "event=started workers=" << shared_.workers.size()
                                             << " listeners=" << listeners_.size();
+}
+
+void server::reload_tls() {
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        if (!uses_tls(listeners_[i]->options().type)) continue;
+        try {
+            listeners_[i]->reload_tls();
+            logging::log_line{logging::level::info} << "event=tls_reloaded listener=" << i;
+        } catch (const std::exception& e) {
+            logging::log_line{logging::level::warning}
+                << "event=tls_reload_failed listener=" << i << " reason=\"" << e.what() << "\" kept=previous";
+        }
+    }
 }
 
 void server::stop(std::chrono::milliseconds grace) {

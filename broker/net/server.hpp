@@ -17,6 +17,8 @@ public:
     ~server();
 
     void start();
+    // SIGHUP: re-read the certificate files of every TLS/WSS listener for new connections.
+    void reload_tls();
     // Stops accepting, closes every connection, and returns once the workers are idle or `grace` has passed.
     void stop(std::chrono::milliseconds grace);
 

@@ -11,12 +11,36 @@
 
 namespace mqttd::net {
 
-enum class listener_type { tcp };
+enum class listener_type { tcp, tls, ws, wss };
+
+const char* to_string(listener_type t) noexcept;
+
+inline bool uses_tls(listener_type t) noexcept { return t == listener_type::tls || t == listener_type::wss; }
+inline bool uses_websocket(listener_type t) noexcept { return t == listener_type::ws || t == listener_type::wss; }
+
+struct tls_options {
+    std::string cert_file;
+    std::string key_file;
+    std::string key_password_file;  // optional: a file holding the key's passphrase
+    std::string ca_file;            // optional: CA bundle that client certificates must chain to
+    bool require_client_cert = false;
+    bool use_identity_as_username = false;  // the client certificate's CN becomes the MQTT username
+    std::string min_tls_version = "1.2";    // "1.2" or "1.3"
+    std::string ciphers;       // OpenSSL cipher list for TLS 1.2; empty: OpenSSL's default
+    std::string ciphersuites;  // TLS 1.3 suites; empty: OpenSSL's default
+};
+
+struct websocket_options {
+    std::string path = "/mqtt";
+    std::vector<std::string> allowed_origins;  // empty: any Origin
+};
 
 struct listener_options {
     listener_type type = listener_type::tcp;
     std::string bind = "127.0.0.1";
     std::uint16_t port = 1883;
+    tls_options tls;
+    websocket_options websocket;
 };
 
 struct server_options {

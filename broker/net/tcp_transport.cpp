@@ -5,6 +5,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/websocket/error.hpp>
 
 namespace mqttd::net {
 
@@ -14,7 +15,7 @@ constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 bool is_normal_close(const boost::system::error_code& ec) noexcept {
     return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
            ec == asio::error::broken_pipe || ec == asio::error::bad_descriptor ||
-           ec == asio::ssl::error::stream_truncated;
+           ec == asio::ssl::error::stream_truncated || ec == boost::beast::websocket::error::closed;
 }
 
 std::string format_endpoint(const asio::ip::tcp::endpoint& ep) {

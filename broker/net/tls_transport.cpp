@@ -1,0 +1,71 @@
+#include "broker/net/tls_transport.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <openssl/x509.h>
+
+#include "broker/net/tcp_transport.hpp"
+
+namespace mqttd::net {
+
+namespace asio = boost::asio;
+constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+std::string remote_address(const asio::ip::tcp::socket& socket) {
+    boost::system::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    return ec ? "unknown" : format_endpoint(remote);
+}
+
+std::string peer_common_name(SSL* ssl) {
+    X509* cert = SSL_get1_peer_certificate(ssl);
+    if (cert == nullptr) return {};
+    std::string cn;
+    if (X509_NAME* subject = X509_get_subject_name(cert)) {
+        const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+        if (index >= 0) {
+            const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+            unsigned char* utf8 = nullptr;
+            const int length = ASN1_STRING_to_UTF8(&utf8, data);
+            if (length > 0) cn.assign(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
+            OPENSSL_free(utf8);
+        }
+    }
+    X509_free(cert);
+    return cn;
+}
+
+tls_transport::tls_transport(asio::ip::tcp::socket socket, ssl_context_ptr context)
+    : context_{std::move(context)}, stream_{std::move(socket), *context_} {
+    peer_.address = remote_address(stream_.next_layer());
+    boost::system::error_code ignored;
+    stream_.next_layer().set_option(asio::ip::tcp::no_delay{true}, ignored);
+}
+
+asio::awaitable<boost::system::error_code> tls_transport::handshake() {
+    auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable);
+    if (!ec) peer_.cert_cn = peer_common_name(stream_.native_handle());
+    co_return ec;
+}
+
+asio::awaitable<io_result> tls_transport::read_some(asio::mutable_buffer b) {
+    co_return co_await stream_.async_read_some(b, as_tuple_awaitable);
+}
+
+asio::awaitable<io_result> tls_transport::write_all(std::span<const asio::const_buffer> buffers) {
+    tx_.resize(asio::buffer_size(buffers));
+    asio::buffer_copy(asio::buffer(tx_), buffers);
+    auto result = co_await asio::async_write(stream_, asio::buffer(tx_), as_tuple_awaitable);
+    if (tx_.capacity() > 256 * 1024) std::vector<std::uint8_t>{}.swap(tx_);  // don't keep a burst's memory
+    co_return result;
+}
+
+void tls_transport::close() {
+    // No TLS close_notify: the peer may be gone, and waiting for it would hold the connection open.
+    boost::system::error_code ignored;
+    stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    stream_.lowest_layer().close(ignored);
+}
+
+}  // namespace mqttd::net
