@@ -1,0 +1,42 @@
+#include "broker/net/write_queue.hpp"
+
+#include <doctest/doctest.h>
+
+#include "protocol/decoder.hpp"
+#include "protocol/encoder.hpp"
+
+using namespace mqttd;
+
+namespace {
+
+std::vector<std::uint8_t> flatten(const std::vector<boost::asio::const_buffer>& buffers) {
+    std::vector<std::uint8_t> out(boost::asio::buffer_size(buffers));
+    boost::asio::buffer_copy(boost::asio::buffer(out), buffers);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("write_queue: one shared message becomes a byte-exact PUBLISH per subscriber") {
+    const std::string payload(300, 'x');  // remaining length needs two bytes
+    const auto msg = core::make_message(
+        "a/b", {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}, protocol::qos::exactly_once, true);
+    net::write_queue q;
+    q.push(core::send_publish{msg, protocol::qos::at_least_once, 0x1234, true, false});
+    q.push(core::send_publish{msg, protocol::qos::at_most_once, 0, false, true});
+    q.push(core::send_packet{protocol::suback{7, {0, 1, 2, 0x80, 1, 1, 1, 1, 1}}});  // larger than a head
+    const auto expected_size = q.queued_bytes();
+    const auto bytes = flatten(q.take_batch());
+    CHECK(bytes.size() == expected_size);
+
+    const auto want_1 = protocol::encode(protocol::publish{true, protocol::qos::at_least_once, false, "a/b", 0x1234,
+                                                           msg->payload()});
+    const auto want_2 = protocol::encode(protocol::publish{false, protocol::qos::at_most_once, true, "a/b", 0, msg->payload()});
+    const auto want_3 = protocol::encode(protocol::suback{7, {0, 1, 2, 0x80, 1, 1, 1, 1, 1}});
+    std::vector<std::uint8_t> want;
+    for (const auto* part : {&want_1, &want_2, &want_3}) want.insert(want.end(), part->begin(), part->end());
+    CHECK(bytes == want);
+    q.release_written();
+    CHECK(q.is_empty());
+    CHECK(q.queued_bytes() == 0);
+}
