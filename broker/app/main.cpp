@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
     try {
         server.emplace(cfg.server);
     } catch (const std::exception& e) {
-        logging::log_line{logging::level::error} << "event=startup_failed reason=\"" << e.what() << '"';
+        logging::log_line{logging::level::error} << "event=startup_failed reason=" << logging::quoted{e.what()};
         return 1;
     }
     server->start();

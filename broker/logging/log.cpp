@@ -28,6 +28,15 @@ void write_timestamp(std::ostringstream& out) {
 
 }  // namespace
 
+std::ostream& operator<<(std::ostream& out, const quoted& q) {
+    out << '"';
+    for (const char c : q.text) {
+        if (c == '"' || c == '\\') out << '\\';
+        out << (c == '\n' ? ' ' : c);
+    }
+    return out << '"';
+}
+
 void set_level(level l) noexcept { current_level.store(l, std::memory_order_relaxed); }
 
 bool is_enabled(level l) noexcept {

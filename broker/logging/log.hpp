@@ -2,6 +2,7 @@
 // One line per event, `key=value` style, to stderr. Warning: called from all threads; each line is written
 // with a single write under a mutex so lines from different workers never interleave.
 
+#include <ostream>
 #include <sstream>
 #include <string_view>
 
@@ -12,6 +13,13 @@ enum class level { error = 0, warning = 1, info = 2, debug = 3 };
 void set_level(level l) noexcept;
 bool is_enabled(level l) noexcept;
 const char* to_string(level l) noexcept;
+
+// A value that may hold spaces or quotes, written as "..." with \" and \\ escaped, so every line stays
+// parseable as key=value pairs:  << " reason=" << quoted(e.what())
+struct quoted {
+    std::string_view text;
+};
+std::ostream& operator<<(std::ostream& out, const quoted& q);
 
 // Builds one line and writes it when destroyed:  log_line{level::info} << "event=connect client_id=" << id;
 class log_line {

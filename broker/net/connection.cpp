@@ -69,7 +69,7 @@ asio::awaitable<void> connection<Transport>::read_loop() {
     try {
         if (const auto ec = co_await transport_.handshake(); ec) {
             log_line{is_normal_close(ec) ? level::debug : level::info}
-                << "event=handshake_failed addr=" << transport_.peer().address << " error=\"" << ec.message() << '"';
+                << "event=handshake_failed addr=" << transport_.peer().address << " error=" << logging::quoted{ec.message()};
             close(core::close_reason::network_error);
             co_return;
         }
@@ -98,7 +98,7 @@ asio::awaitable<void> connection<Transport>::read_loop() {
                 if (!is_closing_) {
                     log_line{is_normal_close(read_ec) ? level::debug : level::warning}
                         << "event=read_failed client_id=" << params_.client_id << " addr=" << transport_.peer().address
-                        << " error=\"" << read_ec.message() << '"';
+                        << " error=" << logging::quoted{read_ec.message()};
                     close(core::close_reason::network_error);
                 }
                 break;
@@ -109,7 +109,7 @@ asio::awaitable<void> connection<Transport>::read_loop() {
     } catch (const std::exception& e) {
         // The last line of defence: one connection ends, the worker and every other client carry on.
         log_line{level::error} << "event=connection_failed client_id=" << params_.client_id
-                               << " addr=" << transport_.peer().address << " reason=\"" << e.what() << '"';
+                               << " addr=" << transport_.peer().address << " reason=" << logging::quoted{e.what()};
         close(core::close_reason::network_error);
     }
 }
@@ -193,7 +193,7 @@ template <transport Transport>
 void connection<Transport>::reject_connect(protocol::connack_code code, const char* reason) {
     log_line{level::info} << "event=connect_rejected client_id=" << params_.client_id
                           << " addr=" << transport_.peer().address << " connack=" << static_cast<int>(code)
-                          << " reason=\"" << reason << '"';
+                          << " reason=" << logging::quoted{reason};
     // [MQTT-3.2.2-4] session present is 0 with a non-zero return code; [MQTT-3.2.2-5] then close.
     send(core::send_packet{protocol::connack{false, code}});
     close(core::close_reason::protocol_error);
@@ -202,7 +202,7 @@ void connection<Transport>::reject_connect(protocol::connack_code code, const ch
 template <transport Transport>
 void connection<Transport>::protocol_error(const std::error_code& ec) {
     log_line{level::info} << "event=protocol_error client_id=" << params_.client_id
-                          << " addr=" << transport_.peer().address << " error=\"" << ec.message() << '"';
+                          << " addr=" << transport_.peer().address << " error=" << logging::quoted{ec.message()};
     // [MQTT-3.1.2-2] some CONNECT errors have a CONNACK code; everything else closes without one.
     if (phase_ == phase::awaiting_connect && ec.category() == protocol::protocol_category()) {
         if (const auto code = protocol::connack_for(static_cast<protocol::errc>(ec.value()))) {
@@ -261,7 +261,7 @@ asio::awaitable<void> connection<Transport>::write_loop() {
             if (!is_closing_) {
                 log_line{is_normal_close(ec) ? level::debug : level::warning}
                     << "event=write_failed client_id=" << params_.client_id << " addr=" << transport_.peer().address
-                    << " error=\"" << ec.message() << '"';
+                    << " error=" << logging::quoted{ec.message()};
             }
             close(core::close_reason::network_error);
             finish_close();

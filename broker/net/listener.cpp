@@ -102,7 +102,7 @@ asio::awaitable<void> listener::accept_loop() {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
         if (ec) {
             // Out of file descriptors and the like: say so, wait a little, keep serving.
-            log_line{level::warning} << "event=accept_failed port=" << port_ << " error=\"" << ec.message() << '"';
+            log_line{level::warning} << "event=accept_failed port=" << port_ << " error=" << logging::quoted{ec.message()};
             asio::steady_timer pause{acceptor_.get_executor(), std::chrono::milliseconds{100}};
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;

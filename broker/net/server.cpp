@@ -44,7 +44,8 @@ void server::reload_tls() {
             logging::log_line{logging::level::info} << "event=tls_reloaded listener=" << i;
         } catch (const std::exception& e) {
             logging::log_line{logging::level::warning}
-                << "event=tls_reload_failed listener=" << i << " reason=\"" << e.what() << "\" kept=previous";
+                << "event=tls_reload_failed listener=" << i << " reason=" << logging::quoted{e.what()}
+                << " kept=previous";
         }
     }
 }

@@ -65,7 +65,9 @@ ssl_context_ptr make_ssl_context(const tls_options& options) {
     if (ec) throw std::runtime_error{"cert_file \"" + options.cert_file + "\": " + openssl_reason(ec)};
     check_readable("key_file", options.key_file);
     ctx->use_private_key_file(options.key_file, ssl::context::pem, ec);
-    if (ec) throw std::runtime_error{"key_file \"" + options.key_file + "\": " + openssl_reason(ec)};
+    if (ec)
+        throw std::runtime_error{"key_file \"" + options.key_file + "\" (for cert_file \"" + options.cert_file +
+                                 "\"): " + openssl_reason(ec)};
     if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
         throw std::runtime_error{"key_file \"" + options.key_file + "\" does not match cert_file \"" +
                                  options.cert_file + "\": " + openssl_reason({})};

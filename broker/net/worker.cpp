@@ -25,7 +25,7 @@ void worker::start() {
             context_.run();
         } catch (const std::exception& e) {
             // Connection coroutines catch their own errors; reaching here is a broker bug.
-            log_line{level::error} << "event=worker_failed worker=" << index_ << " reason=\"" << e.what() << '"';
+            log_line{level::error} << "event=worker_failed worker=" << index_ << " reason=" << logging::quoted{e.what()};
             std::abort();
         }
     }};
@@ -173,7 +173,7 @@ void worker::apply(session_entry& entry, core::effects& fx) {
             // Log the first drop and then every 1000th, so a flood does not flood the log too.
             if (m->dropped_total % 1000 == 1)
                 log_line{level::warning} << "event=queue_full client_id=" << entry.slot->client_id
-                                         << " topic=" << m->topic << " dropped_total=" << m->dropped_total;
+                                         << " topic=" << logging::quoted{m->topic} << " dropped_total=" << m->dropped_total;
         } else if (auto* c = std::get_if<core::close_connection>(&effect)) {
             // Terminal: closing may discard the session, so nothing after it may touch `entry`.
             if (entry.host) entry.host->close(c->reason);

@@ -107,7 +107,7 @@ asio::awaitable<boost::system::error_code> ws_transport<NextLayer>::handshake() 
     if (const auto refusal = check_upgrade(req, options_)) {
         logging::log_line{logging::level::info} << "event=websocket_refused addr=" << peer_.address
                                                 << " status=" << static_cast<unsigned>(refusal->status)
-                                                << " reason=\"" << refusal->reason << '"';
+                                                << " reason=" << logging::quoted{refusal->reason};
         auto res = refusal_response(req, *refusal);
         co_await http::async_write(ws_.next_layer(), res, as_tuple_awaitable);
         co_return make_error_code(boost::system::errc::protocol_error);
