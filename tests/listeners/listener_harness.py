@@ -1,0 +1,604 @@
+"""Listener-test harness: TLS, WebSocket and IPv6 listeners of a real mqttd, driven by real clients.
+
+Each test file is a standalone script built on this module:
+
+    /usr/bin/python3 tests/listeners/01-tls-mosquitto-clients.py --broker build/broker/mqttd
+    /usr/bin/python3 tests/listeners/01-tls-mosquitto-clients.py --broker build/broker/mqttd -k will
+
+Exit status: 0 pass, 77 every test skipped (ctest SKIP_RETURN_CODE), 1 failure, 2 bad command line.
+
+What it gives a test (a subclass of ListenerTestCase):
+- self.pki: certificates made at test time with the openssl command line in a temporary directory (pki.py: a
+  CA, a server certificate for localhost/127.0.0.1/::1, a client certificate CN=device-42, a second unrelated
+  CA; encrypt_key() for an encrypted key and its passphrase file). No private key is ever committed.
+- self.start_broker(listeners, **top_level): mqttd on free loopback ports, stopped by PID (SIGTERM, then
+  SIGKILL after 5 s) when the test ends; its log is printed when the test fails.
+- mosquitto_pub() and MosquittoSub: the command-line clients, always bounded by timeouts.
+- PahoClient: paho.mqtt.client over tcp, tls, ws or wss with thread-safe message queues.
+- http_upgrade() and RawWebSocket (raw_websocket.py): the upgrade request and RFC 6455 frames over a plain
+  socket, where the test chooses every byte.
+
+Only the standard library and paho (Debian python3-paho-mqtt, so run under /usr/bin/python3). Waits are for an
+event with a bound; negative checks ("X must not arrive") wait for a later marker.
+"""
+
+import argparse
+import atexit
+import ctypes
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+try:
+    import paho.mqtt.client as paho
+except ImportError:  # reported by main()
+    paho = None
+
+# Re-exported, so a test file needs only `import listener_harness as h`.
+from pki import OPENSSL, Pki, StandardPki  # noqa: E402,F401
+from raw_websocket import (CONNACK_ACCEPTED, DISCONNECT, OP_BINARY, OP_CLOSE, OP_CONTINUATION,  # noqa: E402,F401
+                           OP_PING, OP_PONG, OP_TEXT, ConnectionClosed, HttpResponse, RawWebSocket,
+                           connect_packet, http_upgrade, mqtt_packet, publish_packet, suback_packet,
+                           subscribe_packet)
+
+SKIP_EXIT = 77
+TEST_TIME_LIMIT = 40          # seconds per test method, enforced with SIGALRM
+CLIENT_TIMEOUT = 10           # seconds any one command-line client may run
+MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
+MOSQUITTO_SUB = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
+STDBUF = shutil.which("stdbuf") or "/usr/bin/stdbuf"
+
+
+class Options:
+    broker = None
+
+
+OPTIONS = Options()
+_base_dir = None
+
+
+def base_dir():
+    global _base_dir
+    if _base_dir is None:
+        _base_dir = tempfile.mkdtemp(prefix="mqttd-listeners-")
+    return _base_dir
+
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGKILL if this test process dies, so nothing outlives a killed test."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def free_port(host="127.0.0.1"):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def wait_until(predicate, timeout, interval=0.02):
+    """Polls predicate until it is true or timeout passes; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+# ------------------------------------------------------------------------------------------------ broker
+
+class BrokerProcess:
+    """One mqttd process. Stopped by its PID only."""
+
+    _counter = 0
+
+    def __init__(self, listeners, top_level=None):
+        BrokerProcess._counter += 1
+        self.dir = os.path.join(base_dir(), "broker-%d" % BrokerProcess._counter)
+        os.makedirs(self.dir)
+        self.log_path = os.path.join(self.dir, "broker.log")
+        self.config = {"listeners": listeners, "threads": 2, "log_level": "debug"}
+        self.config.update(top_level or {})
+        self.config_path = os.path.join(self.dir, "mqttd.json")
+        self.proc = None
+        self.returncode = None
+
+    def port(self, index):
+        return self.config["listeners"][index]["port"]
+
+    def start(self, expect_listening=True, timeout=10.0):
+        with open(self.config_path, "w") as f:
+            f.write("// written by tests/listeners/listener_harness.py\n")
+            json.dump(self.config, f, indent=2)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([OPTIONS.broker, "-c", self.config_path], stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+                                     cwd=self.dir)
+        log.close()
+        if expect_listening:
+            wanted = len(self.config["listeners"])
+            ok = wait_until(lambda: self.proc.poll() is not None or self.log_count("event=listening") >= wanted,
+                            timeout)
+            if not ok or self.proc.poll() is not None:
+                raise AssertionError("mqttd did not log event=listening for %d listeners within %.0f s "
+                                     "(exit status %s)\n%s" % (wanted, timeout, self.proc.poll(), self.log_tail()))
+        return self
+
+    def is_running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def signal(self, signum):
+        os.kill(self.proc.pid, signum)
+
+    def stop(self, grace=5.0):
+        """SIGTERM, wait up to grace seconds, then SIGKILL. Returns the exit status."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_lines(self, *needles):
+        """Log lines containing every needle."""
+        return [line for line in self.log_text().splitlines() if all(n in line for n in needles)]
+
+    def log_count(self, *needles):
+        return len(self.log_lines(*needles))
+
+    def wait_log(self, *needles, timeout=5.0, count=1):
+        """Waits until count log lines contain every needle; returns them or fails with the log."""
+        found = wait_until(lambda: self.log_count(*needles) >= count, timeout)
+        if not found:
+            raise AssertionError("no broker log line with %s within %.1f s\n%s"
+                                 % (" and ".join(repr(n) for n in needles), timeout, self.log_tail()))
+        return self.log_lines(*needles)
+
+    def log_tail(self, lines=80):
+        text = self.log_text().splitlines()
+        head = "--- broker log %s (last %d of %d lines) ---" % (self.log_path, min(lines, len(text)), len(text))
+        return "\n".join([head] + text[-lines:])
+
+
+def tcp_listener(bind="127.0.0.1"):
+    return {"type": "tcp", "bind": bind, "port": free_port(bind)}
+
+
+def tls_listener(pki, bind="127.0.0.1", **options):
+    listener = {"type": "tls", "bind": bind, "port": free_port(bind),
+                "cert_file": pki.server[0], "key_file": pki.server[1]}
+    listener.update(options)
+    return listener
+
+
+def ws_listener(bind="127.0.0.1", path="/mqtt", **options):
+    listener = {"type": "ws", "bind": bind, "port": free_port(bind), "path": path}
+    listener.update(options)
+    return listener
+
+
+def wss_listener(pki, bind="127.0.0.1", path="/mqtt", **options):
+    listener = {"type": "wss", "bind": bind, "port": free_port(bind), "path": path,
+                "cert_file": pki.server[0], "key_file": pki.server[1]}
+    listener.update(options)
+    return listener
+
+
+def run_mqttd_once(config, timeout=10.0):
+    """Runs mqttd with config (a dict) until it exits; returns (exit status, output). For start-up failures."""
+    directory = tempfile.mkdtemp(prefix="startup-", dir=base_dir())
+    path = os.path.join(directory, "mqttd.json")
+    with open(path, "w") as f:
+        json.dump(config, f, indent=2)
+    proc = subprocess.Popen([OPTIONS.broker, "-c", path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, cwd=directory)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+        return None, out.decode("utf-8", "replace")
+    return proc.returncode, out.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------------- command-line clients
+
+def tls_args(cafile=None, cert=None, key=None, tls_version=None):
+    args = []
+    if cafile:
+        args += ["--cafile", cafile]
+    if cert:
+        args += ["--cert", cert, "--key", key]
+    if tls_version:
+        args += ["--tls-version", tls_version]
+    return args
+
+
+def mosquitto_pub(port, topic, message, host="127.0.0.1", qos=0, retain=False, extra=(), timeout=CLIENT_TIMEOUT):
+    """Runs mosquitto_pub once; returns the CompletedProcess (returncode None when it had to be killed)."""
+    cmd = [MOSQUITTO_PUB, "-h", host, "-p", str(port), "-t", topic, "-m", message, "-q", str(qos),
+           "-i", "pub-%d-%d" % (os.getpid(), time.monotonic_ns() % 1000000)]
+    if retain:
+        cmd.append("-r")
+    cmd += list(extra)
+    return _run_bounded(cmd, timeout)
+
+
+def _run_bounded(cmd, timeout):
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_die_with_parent)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        code = None
+    return subprocess.CompletedProcess(cmd, code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+class MosquittoSub:
+    """mosquitto_sub in the background with -v (lines "topic payload"); killed by PID when done.
+
+    Readiness: with -d, mosquitto_sub prints "Client ... received SUBACK" once the broker granted the
+    subscription, so a test publishes only after wait_subscribed().
+    """
+
+    def __init__(self, port, topics, host="127.0.0.1", qos=0, client_id=None, extra=(), count=None):
+        self.client_id = client_id or "sub-%d-%d" % (os.getpid(), time.monotonic_ns() % 1000000)
+        # stdbuf: mosquitto_sub's stdout is block-buffered on a pipe, and the test reads it line by line.
+        cmd = [STDBUF, "-oL", MOSQUITTO_SUB, "-h", host, "-p", str(port), "-q", str(qos), "-v", "-d", "-i", self.client_id]
+        for t in ([topics] if isinstance(topics, str) else topics):
+            cmd += ["-t", t]
+        if count is not None:
+            cmd += ["-C", str(count)]
+        cmd += list(extra)
+        self.cmd = cmd
+        self.lines = queue.Queue()
+        self.output = []
+        self._lock = threading.Lock()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._lock:
+                self.output.append(line)
+            self.lines.put(line)
+
+    def text(self):
+        with self._lock:
+            return "\n".join(self.output)
+
+    def wait_subscribed(self, timeout=CLIENT_TIMEOUT):
+        ok = wait_until(lambda: "received SUBACK" in self.text() or self.proc.poll() is not None, timeout)
+        if not ok or "received SUBACK" not in self.text():
+            raise AssertionError("mosquitto_sub did not get a SUBACK within %.0f s (exit status %s):\n%s\n%s"
+                                 % (timeout, self.proc.poll(), " ".join(self.cmd), self.text()))
+        return self
+
+    def expect_message(self, topic, payload, timeout=CLIENT_TIMEOUT):
+        """Waits for the "-v" line "topic payload", skipping mosquitto_sub's -d debug lines."""
+        wanted = "%s %s" % (topic, payload)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line == wanted:
+                return
+        raise AssertionError("mosquitto_sub did not print %r within %.0f s; it printed:\n%s"
+                             % (wanted, timeout, self.text()))
+
+    def wait_exit(self, timeout=CLIENT_TIMEOUT):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self):
+        """SIGKILL: the socket closes without DISCONNECT, as when a device loses power."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=5)
+        self._reader.join(timeout=5)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self._reader.join(timeout=5)
+
+
+# ------------------------------------------------------------------------------------------------- paho
+
+class PahoClient:
+    """paho.mqtt.client over transport "tcp" or "websockets", optionally TLS; its network loop runs on a
+    thread of its own, and callbacks feed thread-safe queues."""
+
+    def __init__(self, port, host="127.0.0.1", client_id="", transport="tcp", ws_path="/mqtt", tls=None,
+                 will=None, clean_session=True, keepalive=60):
+        self.host, self.port = host, port
+        self.client = paho.Client(client_id=client_id, clean_session=clean_session, transport=transport,
+                                  protocol=paho.MQTTv311)
+        if transport == "websockets":
+            self.client.ws_set_options(path=ws_path)
+        if tls is not None:
+            self.client.tls_set(**tls)
+        if will is not None:
+            self.client.will_set(*will)
+        self.keepalive = keepalive
+        self.messages = queue.Queue()
+        self.connack = None
+        self.granted = {}
+        self.acked = set()
+        self.disconnected = threading.Event()
+        self._cond = threading.Condition()
+        self.client.on_connect = self._on_connect
+        self.client.on_message = lambda c, u, msg: self.messages.put(msg)
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_publish = self._on_publish
+        self.client.on_disconnect = lambda c, u, rc: self.disconnected.set()
+        self._thread = None
+
+    def _on_connect(self, client, userdata, flags, rc):
+        with self._cond:
+            self.connack = (flags, rc)
+            self._cond.notify_all()
+
+    def _on_subscribe(self, client, userdata, mid, granted_qos):
+        with self._cond:
+            self.granted[mid] = granted_qos
+            self._cond.notify_all()
+
+    def _on_publish(self, client, userdata, mid):
+        with self._cond:
+            self.acked.add(mid)
+            self._cond.notify_all()
+
+    def _wait(self, predicate, timeout, what):
+        with self._cond:
+            if not self._cond.wait_for(predicate, timeout):
+                raise AssertionError("paho (%s:%d): no %s within %.0f s" % (self.host, self.port, what, timeout))
+
+    def connect(self, timeout=10.0):
+        self.client.connect(self.host, self.port, keepalive=self.keepalive)
+        # loop_start, not a thread of our own running loop_forever: only with loop_start does paho know its
+        # network thread, and then publish() from the test thread queues instead of writing to the socket
+        # itself; two threads writing one TLS or WebSocket stream corrupt it.
+        self.client.loop_start()
+        self._thread = True
+        self._wait(lambda: self.connack is not None, timeout, "CONNACK")
+        if self.connack[1] != 0:
+            raise AssertionError("paho: CONNACK return code %d" % self.connack[1])
+        return self
+
+    def subscribe(self, topic_filter, qos=0, timeout=10.0):
+        rc, mid = self.client.subscribe(topic_filter, qos)
+        if rc != paho.MQTT_ERR_SUCCESS:
+            raise AssertionError("paho: subscribe failed locally: rc=%d" % rc)
+        self._wait(lambda: mid in self.granted, timeout, "SUBACK for %s" % topic_filter)
+        return self.granted[mid]
+
+    def publish(self, topic, payload, qos=0, retain=False, timeout=10.0):
+        """Publishes and, for QoS 1/2, waits for the flow to complete (PUBACK / PUBCOMP)."""
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise AssertionError("paho: publish failed locally: rc=%d" % info.rc)
+        self._wait(lambda: info.mid in self.acked, timeout, "completion of the QoS %d publish" % qos)
+
+    def expect_message(self, topic, timeout=10.0):
+        """The next message; fails when it is for another topic."""
+        try:
+            msg = self.messages.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("paho (%s:%d): no message on %s within %.0f s"
+                                 % (self.host, self.port, topic, timeout)) from None
+        if msg.topic != topic:
+            raise AssertionError("paho: expected a message on %s, got one on %s" % (topic, msg.topic))
+        return msg
+
+    def disconnect(self):
+        """Sends DISCONNECT and stops the network thread."""
+        self.client.disconnect()
+        if self.disconnected.wait(5) is False:
+            raise AssertionError("paho: the DISCONNECT was not sent within 5 s")
+        self.close()
+
+    def close(self):
+        if self._thread is None:
+            return
+        try:
+            self.client.disconnect()
+        except Exception:  # noqa: BLE001 - best effort at tear-down
+            pass
+        self.client.loop_stop()
+        self._thread = None
+
+def client_ssl_context(cafile, cert=None, key=None, minimum=None, maximum=None):
+    ctx = ssl.create_default_context(cafile=cafile)
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    if minimum:
+        ctx.minimum_version = minimum
+    if maximum:
+        ctx.maximum_version = maximum
+    return ctx
+
+
+# ------------------------------------------------------------------------------------------- test case
+
+class ListenerTestCase(unittest.TestCase):
+    """Base class: a fresh PKI per test file, brokers stopped and their logs shown on failure."""
+
+    _pki = None
+
+    @classmethod
+    def pki_for_class(cls):
+        if ListenerTestCase._pki is None:
+            ListenerTestCase._pki = StandardPki(os.path.join(base_dir(), "pki"))
+        return ListenerTestCase._pki
+
+    def setUp(self):
+        self.brokers = []
+        self.pki = self.pki_for_class()
+        signal.signal(signal.SIGALRM, self._time_limit)
+        signal.alarm(TEST_TIME_LIMIT)
+
+    def _time_limit(self, signum, frame):
+        raise AssertionError("test exceeded its %d s time limit" % TEST_TIME_LIMIT)
+
+    def tearDown(self):
+        signal.alarm(0)
+        for b in self.brokers:
+            b.stop()
+
+    def start_broker(self, listeners, **top_level):
+        broker = BrokerProcess(listeners, top_level)
+        self.brokers.append(broker)
+        return broker.start()
+
+    def sub(self, *args, **kwargs):
+        s = MosquittoSub(*args, **kwargs)
+        self.addCleanup(s.stop)
+        return s
+
+    def paho(self, *args, **kwargs):
+        c = PahoClient(*args, **kwargs)
+        self.addCleanup(c.close)
+        return c
+
+    def assert_pub_ok(self, result, why=""):
+        if result.returncode != 0:
+            self.fail("mosquitto_pub failed %s(exit %s): %s\nstdout: %s\nstderr: %s"
+                      % (why + " " if why else "", result.returncode, " ".join(result.args),
+                         result.stdout, result.stderr))
+
+    def assert_client_failed(self, result, why=""):
+        if result.returncode == 0:
+            self.fail("expected the client to fail %s but it exited 0: %s\nstdout: %s\nstderr: %s"
+                      % (why, " ".join(result.args), result.stdout, result.stderr))
+
+
+# ------------------------------------------------------------------------------------------------- main
+
+class _Result(unittest.TextTestResult):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.failed_tests = []
+
+    def getDescription(self, test):
+        return test.id().split(".")[-1]
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self.failed_tests.append(test)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self.failed_tests.append(test)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Run one listener test file against mqttd.")
+    parser.add_argument("--broker", metavar="PATH", required=True, help="path to the mqttd binary")
+    parser.add_argument("-k", dest="pattern", action="append", default=[],
+                        help="only run tests whose name contains this substring")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (certs, logs)")
+    args = parser.parse_args()
+
+    OPTIONS.broker = os.path.abspath(args.broker)
+    if not os.access(OPTIONS.broker, os.X_OK):
+        print("error: broker binary %s does not exist or is not executable" % OPTIONS.broker, file=sys.stderr)
+        return 1
+    if paho is None:
+        print("error: paho.mqtt is not importable: run the tests with /usr/bin/python3", file=sys.stderr)
+        return 1
+    for tool in (OPENSSL, MOSQUITTO_PUB, MOSQUITTO_SUB, STDBUF):
+        if not os.access(tool, os.X_OK):
+            print("skip: %s is not installed (Debian packages openssl, mosquitto-clients)" % tool)
+            return SKIP_EXIT
+
+    loader = unittest.TestLoader()
+    if args.pattern:
+        loader.testNamePatterns = ["*%s*" % p for p in args.pattern]
+    suite = loader.loadTestsFromModule(sys.modules["__main__"])
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=_Result)
+    if args.keep:
+        atexit.register(lambda: print("kept %s" % base_dir()))
+    else:
+        atexit.register(lambda: shutil.rmtree(base_dir(), ignore_errors=True))
+    print("broker under test: %s" % OPTIONS.broker)
+    result = runner.run(suite)
+
+    for test in result.failed_tests:
+        for b in getattr(test, "brokers", []):
+            print("\n%s: %s" % (test.id(), b.log_tail()))
+    sys.stdout.flush()
+    if not result.wasSuccessful():
+        return 1
+    if result.testsRun == 0:
+        print("error: no test matched", file=sys.stderr)
+        return 1
+    if len(result.skipped) == result.testsRun:
+        return SKIP_EXIT
+    return 0
+
+
+def run():
+    """Entry point for each test file."""
+    sys.exit(main())
