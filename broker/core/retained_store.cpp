@@ -43,12 +43,9 @@ bool retained_store::erase(node& n, std::string_view rest) {
     return erased;
 }
 
-void retained_store::collect_all(const node& n, bool skip_dollar, std::vector<message_ptr>& out) {
+void retained_store::collect_all(const node& n, std::vector<message_ptr>& out) {
     if (n.msg) out.push_back(n.msg);
-    for (const auto& [level, child] : n.children) {
-        if (skip_dollar && !level.empty() && level.front() == '$') continue;
-        collect_all(*child, false, out);
-    }
+    for (const auto& [level, child] : n.children) collect_all(*child, out);
 }
 
 void retained_store::match_level(const node& n, std::string_view rest, bool is_first,
@@ -61,7 +58,7 @@ void retained_store::match_level(const node& n, std::string_view rest, bool is_f
         if (!is_first && n.msg) out.push_back(n.msg);
         for (const auto& [name, child] : n.children) {
             if (is_first && !name.empty() && name.front() == '$') continue;
-            collect_all(*child, false, out);
+            collect_all(*child, out);
         }
         return;
     }

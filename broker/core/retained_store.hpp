@@ -34,7 +34,7 @@ private:
         bool is_empty() const noexcept { return children.empty() && !msg; }
     };
 
-    static void collect_all(const node& n, bool skip_dollar, std::vector<message_ptr>& out);
+    static void collect_all(const node& n, std::vector<message_ptr>& out);
     static void match_level(const node& n, std::string_view rest, bool is_first, std::vector<message_ptr>& out);
     bool erase(node& n, std::string_view rest);
 
