@@ -29,10 +29,25 @@ void write_timestamp(std::ostringstream& out) {
 }  // namespace
 
 std::ostream& operator<<(std::ostream& out, const quoted& q) {
+    static constexpr char hex[] = "0123456789abcdef";
     out << '"';
     for (const char c : q.text) {
-        if (c == '"' || c == '\\') out << '\\';
-        out << (c == '\n' ? ' ' : c);
+        const auto byte = static_cast<unsigned char>(c);
+        switch (c) {
+        case '"': out << "\\\""; break;
+        case '\\': out << "\\\\"; break;
+        case '\n': out << "\\n"; break;
+        case '\r': out << "\\r"; break;
+        case '\t': out << "\\t"; break;
+        default:
+            // Any other control character (and DEL) as \xNN: a client's string can never start a new line
+            // or move the cursor of whoever reads the log. Bytes >= 0x80 pass (UTF-8 was validated).
+            if (byte < 0x20 || byte == 0x7f) {
+                out << "\\x" << hex[byte >> 4] << hex[byte & 0xf];
+            } else {
+                out << c;
+            }
+        }
     }
     return out << '"';
 }

@@ -14,8 +14,10 @@ void set_level(level l) noexcept;
 bool is_enabled(level l) noexcept;
 const char* to_string(level l) noexcept;
 
-// A value that may hold spaces or quotes, written as "..." with \" and \\ escaped, so every line stays
-// parseable as key=value pairs:  << " reason=" << quoted(e.what())
+// A value that may hold spaces, quotes or control characters, written as "..." with \" \\ \n \r \t and
+// \xNN escapes, so every line stays one parseable line of key=value pairs whatever a client sent. Every
+// client-supplied string (client id, username, certificate CN, topic) goes through it:
+//   << " client_id=" << quoted{id}
 struct quoted {
     std::string_view text;
 };
