@@ -12,7 +12,6 @@ message round trip, and the mqttd/Mosquitto ratio of CPU time.
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,13 +20,11 @@ import time
 
 import paho.mqtt.client as mqtt
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "harness"))
+import broker  # noqa: E402  (tests/harness/broker.py: starts and stops mqttd and mosquitto)
+
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+TRANSPORTS = ("tcp", "tls", "ws", "wss")          # the listeners of both brokers, in this order
 
 
 def make_certs(folder):
@@ -48,54 +45,23 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
-def wait_for_port(port, proc, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"broker exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
-
-
-def start_mqttd(binary, ports, certs, folder):
+def start_mqttd(binary, certs, folder):
     cert = {"cert_file": f"{certs}/server.crt", "key_file": f"{certs}/server.key"}
-    import json
     config = {"listeners": [
-        {"type": "tcp", "bind": "127.0.0.1", "port": ports["tcp"]},
-        {"type": "tls", "bind": "127.0.0.1", "port": ports["tls"], **cert},
-        {"type": "ws", "bind": "127.0.0.1", "port": ports["ws"]},
-        {"type": "wss", "bind": "127.0.0.1", "port": ports["wss"], **cert}],
-        "threads": 1, "log_level": "warning"}
-    path = os.path.join(folder, "mqttd.json")
-    with open(path, "w") as f:
-        json.dump(config, f)
-    return subprocess.Popen([binary, "-c", path], stderr=subprocess.DEVNULL)
+        {"type": "tcp", "bind": "127.0.0.1", "port": 0},
+        {"type": "tls", "bind": "127.0.0.1", "port": 0, **cert},
+        {"type": "ws", "bind": "127.0.0.1", "port": 0},
+        {"type": "wss", "bind": "127.0.0.1", "port": 0, **cert}],
+        # info, not warning: the ports mqttd picked are in its event=listening lines (one more line per client).
+        "threads": 1, "log_level": "info"}
+    return broker.start_mqttd(binary, config, folder)
 
 
-def start_mosquitto(ports, certs, folder):
-    path = os.path.join(folder, "mosquitto.conf")
-    with open(path, "w") as f:
-        f.write(f"""user root
-per_listener_settings false
-allow_anonymous true
-persistence false
-log_dest none
-listener {ports['tcp']} 127.0.0.1
-listener {ports['tls']} 127.0.0.1
-certfile {certs}/server.crt
-keyfile {certs}/server.key
-listener {ports['ws']} 127.0.0.1
-protocol websockets
-listener {ports['wss']} 127.0.0.1
-protocol websockets
-certfile {certs}/server.crt
-keyfile {certs}/server.key
-""")
-    return subprocess.Popen(["/usr/sbin/mosquitto", "-c", path], stderr=subprocess.DEVNULL)
+def start_mosquitto(certs, folder):
+    cert = [f"certfile {certs}/server.crt", f"keyfile {certs}/server.key"]
+    websockets = ["protocol websockets"]
+    return broker.start_mosquitto(folder, listeners=[[], cert, websockets, websockets + cert],
+                                  settings=["per_listener_settings false"])
 
 
 def client(transport, port, certs, name):
@@ -151,26 +117,20 @@ def main():
     folder = tempfile.mkdtemp(prefix="mqttd-bench-")
     make_certs(folder)
     results = {}
-    for broker in ("mqttd", "mosquitto"):
-        ports = {t: free_port() for t in ("tcp", "tls", "ws", "wss")}
-        proc = start_mqttd(args.mqttd, ports, folder, folder) if broker == "mqttd" else start_mosquitto(ports, folder, folder)
+    for name in ("mqttd", "mosquitto"):
+        b = start_mqttd(args.mqttd, folder, folder) if name == "mqttd" else start_mosquitto(folder, folder)
         try:
-            for t in ports:
-                wait_for_port(ports[t], proc)
-            for t in ("tcp", "tls", "ws", "wss"):
-                results[(broker, t)] = measure(proc.pid, t, ports[t], folder, args.size, args.count)
+            ports = dict(zip(TRANSPORTS, b.ports))
+            for t in TRANSPORTS:
+                results[(name, t)] = measure(b.pid, t, ports[t], folder, args.size, args.count)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            b.stop()
     shutil.rmtree(folder, ignore_errors=True)
 
     print(f"payload {args.size} bytes, {args.count} QoS 1 messages per transport, 1 publisher -> 1 subscriber")
     print(f"{'transport':<10}{'mqttd cpu ms/msg':>18}{'mosquitto cpu ms/msg':>22}{'cpu ratio':>11}"
           f"{'mqttd wall ms':>15}{'mosquitto wall ms':>19}")
-    for t in ("tcp", "tls", "ws", "wss"):
+    for t in TRANSPORTS:
         (mc, mw), (qc, qw) = results[("mqttd", t)], results[("mosquitto", t)]
         ratio = f"{mc / qc:.2f}" if qc > 0 else "n/a"
         print(f"{t:<10}{mc:>18.2f}{qc:>22.2f}{ratio:>11}{mw:>15.1f}{qw:>19.1f}")

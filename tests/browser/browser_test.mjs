@@ -2,9 +2,9 @@
 //
 //   node browser_test.mjs --broker PATH/TO/mqttd
 //
-// Makes a CA and server certificate with openssl in a temporary directory, starts mqttd (tcp + ws + wss on free
-// loopback ports; the ws/wss listeners allow only this page's Origin), serves page.html and the MQTT.js bundle
-// from a local HTTP server, and for each of ws:// and wss:// has the page:
+// Makes a CA and server certificate with openssl in a temporary directory, serves page.html and the MQTT.js
+// bundle from a local HTTP server, starts mqttd (tcp + ws + wss on loopback ports it picks itself; the ws/wss
+// listeners allow only this page's Origin), and for each of ws:// and wss:// has the page:
 //   - subscribe with a wildcard and receive what mosquitto_pub publishes over TCP;
 //   - publish at QoS 1 and QoS 2 to a mosquitto_sub listening over TCP (checked against what it printed);
 //   - get a retained message, RETAIN flag set, when it subscribes;
@@ -20,7 +20,6 @@ import { spawn, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,17 +61,6 @@ async function waitFor(predicate, ms, what) {
         if (Date.now() > deadline) throw new CheckFailed(`timed out after ${ms} ms waiting for ${what}`);
         await sleep(25);
     }
-}
-
-function freePort() {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address();
-            server.close(() => resolve(port));
-        });
-    });
 }
 
 function parseArgs(argv) {
@@ -142,18 +130,22 @@ function killAllChildrenNow() {
     }
 }
 
+// Starts mqttd with every listener on port 0 and returns [child, [port per listener]]. mqttd logs one
+// "event=listening type=tcp addr=127.0.0.1:40123" line (IPv6: addr=[::1]:40123) per listener, in config order,
+// then "event=started". No port is chosen before mqttd binds it, so parallel runs cannot race for one.
+// (tests/harness/broker.py does the same for the Python suites.)
 async function startBroker(brokerPath, dir, config) {
     const configPath = path.join(dir, "mqttd.json");
     fs.writeFileSync(configPath, "// written by tests/browser/browser_test.mjs\n" + JSON.stringify(config, null, 2));
     const broker = startChild(brokerPath, ["-c", configPath], { cwd: dir });
-    const listening = () => (broker.output.match(/event=listening/g) || []).length;
-    const deadline = Date.now() + 10_000;
-    while (listening() < config.listeners.length) {
-        if (!children.has(broker) || Date.now() > deadline)
-            throw new CheckFailed(`mqttd did not start its ${config.listeners.length} listeners:\n${broker.output}`);
-        await sleep(25);
-    }
-    return broker;
+    const started = () => / event=started /.test(broker.output);
+    await waitFor(() => started() || !children.has(broker), 10_000, "mqttd's event=started line")
+        .catch(err => { throw new CheckFailed(`${err.message}; mqttd's log:\n${broker.output}`); });
+    check(started(), `mqttd exited at start-up:\n${broker.output}`);
+    const ports = [...broker.output.matchAll(/ event=listening type=\S+ addr=\S*:(\d+)/g)].map(m => Number(m[1]));
+    check(ports.length === config.listeners.length,
+          `${ports.length} event=listening lines for ${config.listeners.length} listeners:\n${broker.output}`);
+    return [broker, ports];
 }
 
 function mosquittoPub(port, topic, message, extra = []) {
@@ -181,7 +173,8 @@ async function mosquittoSub(port, topic, args) {
 
 // ---------------------------------------------------------------------------------------------- server
 
-function serveFiles(port) {
+// Listens on a port the kernel picks (server.address().port).
+function serveFiles() {
     const files = {
         "/": [path.join(here, "page.html"), "text/html; charset=utf-8"],
         "/page.html": [path.join(here, "page.html"), "text/html; charset=utf-8"],
@@ -203,7 +196,7 @@ function serveFiles(port) {
     });
     return new Promise((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port, "127.0.0.1", () => resolve(server));
+        server.listen(0, "127.0.0.1", () => resolve(server));
     });
 }
 
@@ -303,22 +296,22 @@ async function main() {
     let ok = false;
     try {
         const certs = makeCertificates(tmp);
-        const [tcpPort, wsPort, wssPort, httpPort] = [await freePort(), await freePort(), await freePort(),
-                                                      await freePort()];
-        const origin = `http://127.0.0.1:${httpPort}`;
-        broker = await startBroker(brokerPath, tmp, {
+        // The page's origin goes into the ws/wss listeners' allowed_origins, so the HTTP server starts first.
+        server = await serveFiles();
+        const origin = `http://127.0.0.1:${server.address().port}`;
+        log(`page served at ${origin}/page.html`);
+        let tcpPort, wsPort, wssPort;
+        [broker, [tcpPort, wsPort, wssPort]] = await startBroker(brokerPath, tmp, {
             listeners: [
-                { type: "tcp", bind: "127.0.0.1", port: tcpPort },
-                { type: "ws", bind: "127.0.0.1", port: wsPort, path: "/mqtt", allowed_origins: [origin] },
-                { type: "wss", bind: "127.0.0.1", port: wssPort, path: "/mqtt", allowed_origins: [origin],
+                { type: "tcp", bind: "127.0.0.1", port: 0 },
+                { type: "ws", bind: "127.0.0.1", port: 0, path: "/mqtt", allowed_origins: [origin] },
+                { type: "wss", bind: "127.0.0.1", port: 0, path: "/mqtt", allowed_origins: [origin],
                   cert_file: certs.cert, key_file: certs.key },
             ],
             threads: 2,
             log_level: "debug",
         });
         log(`mqttd pid ${broker.pid}: tcp ${tcpPort}, ws ${wsPort}, wss ${wssPort}`);
-        server = await serveFiles(httpPort);
-        log(`page served at ${origin}/page.html`);
 
         context = await chromium.launchPersistentContext(path.join(tmp, "chromium-profile"), {
             executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, ignoreHTTPSErrors: true,

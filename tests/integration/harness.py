@@ -1,4 +1,4 @@
-"""Integration-test harness: runs a real broker on a free loopback port and drives it.
+"""Integration-test harness: runs a real broker on loopback and drives it.
 
 Each test file is a standalone script built on this module:
 
@@ -10,7 +10,8 @@ Exit status: 0 pass, 77 every test skipped (ctest SKIP_RETURN_CODE), 1 failure, 
 
 What it gives a test (a subclass of BrokerTestCase):
 - self.broker: a broker started on first use (self.start_broker(**overrides) for another configuration),
-  stopped by PID when the test ends, its log printed when the test fails;
+  stopped by PID when the test ends, its log printed when the test fails. Starting, ports and the log come
+  from tests/harness/broker.py (mqttd binds port 0 and logs the port it got, so parallel tests never race);
 - RawClient: byte-exact MQTT over a socket; PahoClient: paho.mqtt.client with thread-safe message queues;
 - mosquitto_pub() and MosquittoSub: the command-line clients, always bounded by timeouts.
 
@@ -21,8 +22,6 @@ blindly: waits are for an event, with a bound; negative checks ("X must not arri
 import argparse
 import atexit
 import collections
-import ctypes
-import json
 import os
 import queue
 import shutil
@@ -36,6 +35,10 @@ import threading
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+import broker  # noqa: E402  (tests/harness/broker.py)
+from broker import MOSQUITTO as MOSQUITTO_PATH, die_with_parent  # noqa: E402,F401  (re-exported)
+
 try:
     import paho.mqtt.client as paho
 except ImportError:  # pragma: no cover - reported when a test needs it
@@ -44,7 +47,6 @@ except ImportError:  # pragma: no cover - reported when a test needs it
 SKIP_EXIT = 77
 TEST_TIME_LIMIT = 30          # seconds per test method, enforced with SIGALRM
 HOST = "127.0.0.1"
-MOSQUITTO_PATH = "/usr/sbin/mosquitto"
 
 MQTTD_DEFAULTS = {
     "threads": 2,
@@ -81,128 +83,30 @@ def base_dir():
     return _base_dir
 
 
-def _die_with_parent():
-    """preexec_fn: the child gets SIGKILL if this test process dies, so no broker outlives a killed test."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+class BrokerProcess(broker.BrokerProcess):
+    """The broker of one test (tests/harness/broker.py): started on a port of its own, stopped by PID."""
+
+    @property
+    def port(self):
+        """Every integration test runs one TCP listener."""
+        return self.ports[0]
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-# --------------------------------------------------------------------------------------------- broker
-
-class BrokerProcess:
-    """One broker process on a free loopback port. Stopped by its PID only."""
-
-    _counter = 0
-
-    def __init__(self, overrides=None, config_text=None):
-        BrokerProcess._counter += 1
-        self.dir = os.path.join(base_dir(), "broker-%d" % BrokerProcess._counter)
-        os.makedirs(self.dir)
-        self.log_path = os.path.join(self.dir, "broker.log")
-        self.overrides = dict(overrides or {})
-        self.config_text = config_text
-        self.proc = None
-        self.port = None
-        self.returncode = None
-
-    def _write_config(self):
-        if TARGET.kind == "mosquitto":
-            path = os.path.join(self.dir, "mosquitto.conf")
-            lines = [
-                "listener %d %s" % (self.port, HOST),
-                "allow_anonymous true",
-                "user root",
-                "persistence false",
-                "max_inflight_messages 20",
-                "max_queued_messages 1000",
-                "log_dest stderr",
-                "log_type all",
-            ]
-            for key, value in self.overrides.items():
-                if key in MOSQUITTO_KEYS:
-                    lines.append("%s %s" % (MOSQUITTO_KEYS[key], value))
-            text = "\n".join(lines) + "\n"
-        else:
-            path = os.path.join(self.dir, "mqttd.json")
-            if self.config_text is not None:
-                text = self.config_text.replace("@PORT@", str(self.port))
-            else:
-                config = {"listeners": [{"type": "tcp", "bind": HOST, "port": self.port}]}
-                config.update(MQTTD_DEFAULTS)
-                config.update(self.overrides)
-                text = "// written by tests/integration/harness.py\n" + json.dumps(config, indent=2) + "\n"
-        with open(path, "w") as f:
-            f.write(text)
-        return path
-
-    def start(self):
-        last_error = None
-        for _ in range(3):          # another process may take the free port between close and bind
-            self.port = free_port()
-            config = self._write_config()
-            cmd = ([MOSQUITTO_PATH, "-c", config] if TARGET.kind == "mosquitto"
-                   else [TARGET.path, "-c", config])
-            log = open(self.log_path, "ab")
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                         preexec_fn=_die_with_parent, cwd=self.dir)
-            log.close()
-            if self._wait_listening(10.0):
-                return self
-            last_error = ("broker %s did not accept TCP on %s:%d within 10 s (exit status %s)"
-                          % (cmd[0], HOST, self.port, self.proc.poll()))
-            self.stop()
-        raise AssertionError(last_error + "\n" + self.log_tail())
-
-    def _wait_listening(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                with socket.create_connection((HOST, self.port), timeout=0.5):
-                    return True
-            except OSError:
-                time.sleep(0.02)
-        return False
-
-    def is_running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, grace=5.0):
-        """SIGTERM, wait up to grace seconds, then SIGKILL. Returns the exit status."""
-        if self.proc is None:
-            return self.returncode
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-        self.returncode = self.proc.returncode
-        return self.returncode
-
-    def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def log_tail(self, lines=60):
-        text = self.log_text().splitlines()
-        head = "--- broker log %s (last %d of %d lines) ---" % (self.log_path, min(lines, len(text)), len(text))
-        return "\n".join([head] + text[-lines:])
+def start_broker(overrides=None, config_text=None):
+    """mqttd with MQTTD_DEFAULTS + overrides, or config_text (@PORT@ becomes 0, a port mqttd picks), or
+    mosquitto with the overrides it has an equivalent for."""
+    overrides = dict(overrides or {})
+    if TARGET.kind == "mosquitto":
+        settings = ["log_type all", "max_inflight_messages 20", "max_queued_messages 1000"]
+        settings += ["%s %s" % (MOSQUITTO_KEYS[k], v) for k, v in overrides.items() if k in MOSQUITTO_KEYS]
+        return BrokerProcess.start_mosquitto(base_dir(), settings=settings)
+    if config_text is not None:
+        config = config_text.replace("@PORT@", "0")
+    else:
+        config = {"listeners": [{"type": "tcp", "bind": HOST, "port": 0}]}
+        config.update(MQTTD_DEFAULTS)
+        config.update(overrides)
+    return BrokerProcess.start_mqttd(TARGET.path, config, base_dir())
 
 
 # ------------------------------------------------------------------------------------------- encoding
@@ -679,7 +583,7 @@ def mosquitto_pub(port, topic, message, qos=0, retain=False, extra=(), timeout=1
     cmd += list(extra)
     try:
         done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
-                              preexec_fn=_die_with_parent)
+                              preexec_fn=die_with_parent)
     except subprocess.TimeoutExpired:
         raise AssertionError("%s did not finish within %.1f s" % (" ".join(cmd), timeout))
     if done.returncode != 0:
@@ -714,7 +618,7 @@ class MosquittoSub:
         self._all = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+                                     stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         if wait_subscribed:
@@ -791,10 +695,10 @@ class BrokerTestCase(unittest.TestCase):
         return self.broker.port
 
     def start_broker(self, config_text=None, **overrides):
-        b = BrokerProcess(overrides, config_text)
+        b = start_broker(overrides, config_text)
         self.brokers.append(b)
         self.addCleanup(b.stop)
-        return b.start()
+        return b
 
     # clients, closed when the test ends
     def raw(self, port=None):

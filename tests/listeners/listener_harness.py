@@ -11,8 +11,9 @@ What it gives a test (a subclass of ListenerTestCase):
 - self.pki: certificates made at test time with the openssl command line in a temporary directory (pki.py: a
   CA, a server certificate for localhost/127.0.0.1/::1, a client certificate CN=device-42, a second unrelated
   CA; encrypt_key() for an encrypted key and its passphrase file). No private key is ever committed.
-- self.start_broker(listeners, **top_level): mqttd on free loopback ports, stopped by PID (SIGTERM, then
-  SIGKILL after 5 s) when the test ends; its log is printed when the test fails.
+- self.start_broker(listeners, **top_level): mqttd (tests/harness/broker.py) with every listener on port 0,
+  broker.port(i) being the port it bound for listeners[i]; stopped by PID (SIGTERM, then SIGKILL after 5 s)
+  when the test ends; its log is printed when the test fails.
 - mosquitto_pub() and MosquittoSub: the command-line clients, always bounded by timeouts.
 - PahoClient: paho.mqtt.client over tcp, tls, ws or wss with thread-safe message queues.
 - http_upgrade() and RawWebSocket (raw_websocket.py): the upgrade request and RFC 6455 frames over a plain
@@ -24,8 +25,6 @@ event with a bound; negative checks ("X must not arrive") wait for a later marke
 
 import argparse
 import atexit
-import ctypes
-import json
 import os
 import queue
 import shutil
@@ -44,7 +43,11 @@ try:
 except ImportError:  # reported by main()
     paho = None
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+import broker  # noqa: E402  (tests/harness/broker.py)
+
 # Re-exported, so a test file needs only `import listener_harness as h`.
+from broker import die_with_parent, wait_until  # noqa: E402,F401
 from pki import OPENSSL, Pki, StandardPki  # noqa: E402,F401
 from raw_websocket import (CONNACK_ACCEPTED, DISCONNECT, OP_BINARY, OP_CLOSE, OP_CONTINUATION,  # noqa: E402,F401
                            OP_PING, OP_PONG, OP_TEXT, ConnectionClosed, HttpResponse, RawWebSocket,
@@ -74,21 +77,6 @@ def base_dir():
     return _base_dir
 
 
-def _die_with_parent():
-    """preexec_fn: the child gets SIGKILL if this test process dies, so nothing outlives a killed test."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def free_port(host="127.0.0.1"):
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
 def has_ipv6_loopback():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
@@ -97,130 +85,40 @@ def has_ipv6_loopback():
     except OSError:
         return False
 
-
-def wait_until(predicate, timeout, interval=0.02):
-    """Polls predicate until it is true or timeout passes; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
 # ------------------------------------------------------------------------------------------------ broker
 
-class BrokerProcess:
-    """One mqttd process. Stopped by its PID only."""
-
-    _counter = 0
-
-    def __init__(self, listeners, top_level=None):
-        BrokerProcess._counter += 1
-        self.dir = os.path.join(base_dir(), "broker-%d" % BrokerProcess._counter)
-        os.makedirs(self.dir)
-        self.log_path = os.path.join(self.dir, "broker.log")
-        self.config = {"listeners": listeners, "threads": 2, "log_level": "debug"}
-        self.config.update(top_level or {})
-        self.config_path = os.path.join(self.dir, "mqttd.json")
-        self.proc = None
-        self.returncode = None
+class BrokerProcess(broker.BrokerProcess):
+    """One mqttd process (tests/harness/broker.py), stopped by its PID only."""
 
     def port(self, index):
-        return self.config["listeners"][index]["port"]
+        """The port mqttd bound for listeners[index] (every listener is configured with port 0)."""
+        return self.ports[index]
 
-    def start(self, expect_listening=True, timeout=10.0):
-        with open(self.config_path, "w") as f:
-            f.write("// written by tests/listeners/listener_harness.py\n")
-            json.dump(self.config, f, indent=2)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([OPTIONS.broker, "-c", self.config_path], stdin=subprocess.DEVNULL,
-                                     stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-                                     cwd=self.dir)
-        log.close()
-        if expect_listening:
-            wanted = len(self.config["listeners"])
-            ok = wait_until(lambda: self.proc.poll() is not None or self.log_count("event=listening") >= wanted,
-                            timeout)
-            if not ok or self.proc.poll() is not None:
-                raise AssertionError("mqttd did not log event=listening for %d listeners within %.0f s "
-                                     "(exit status %s)\n%s" % (wanted, timeout, self.proc.poll(), self.log_tail()))
-        return self
 
-    def is_running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def wait_exit(self, timeout):
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def signal(self, signum):
-        os.kill(self.proc.pid, signum)
-
-    def stop(self, grace=5.0):
-        """SIGTERM, wait up to grace seconds, then SIGKILL. Returns the exit status."""
-        if self.proc is None:
-            return self.returncode
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-            except ProcessLookupError:
-                pass
-        self.returncode = self.proc.returncode
-        return self.returncode
-
-    def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def log_lines(self, *needles):
-        """Log lines containing every needle."""
-        return [line for line in self.log_text().splitlines() if all(n in line for n in needles)]
-
-    def log_count(self, *needles):
-        return len(self.log_lines(*needles))
-
-    def wait_log(self, *needles, timeout=5.0, count=1):
-        """Waits until count log lines contain every needle; returns them or fails with the log."""
-        found = wait_until(lambda: self.log_count(*needles) >= count, timeout)
-        if not found:
-            raise AssertionError("no broker log line with %s within %.1f s\n%s"
-                                 % (" and ".join(repr(n) for n in needles), timeout, self.log_tail()))
-        return self.log_lines(*needles)
-
-    def log_tail(self, lines=80):
-        text = self.log_text().splitlines()
-        head = "--- broker log %s (last %d of %d lines) ---" % (self.log_path, min(lines, len(text)), len(text))
-        return "\n".join([head] + text[-lines:])
+def start_mqttd(listeners, top_level=None):
+    config = {"listeners": listeners, "threads": 2, "log_level": "debug"}
+    config.update(top_level or {})
+    return BrokerProcess.start_mqttd(OPTIONS.broker, config, base_dir())
 
 
 def tcp_listener(bind="127.0.0.1"):
-    return {"type": "tcp", "bind": bind, "port": free_port(bind)}
+    return {"type": "tcp", "bind": bind, "port": 0}
 
 
 def tls_listener(pki, bind="127.0.0.1", **options):
-    listener = {"type": "tls", "bind": bind, "port": free_port(bind),
-                "cert_file": pki.server[0], "key_file": pki.server[1]}
+    listener = {"type": "tls", "bind": bind, "port": 0, "cert_file": pki.server[0], "key_file": pki.server[1]}
     listener.update(options)
     return listener
 
 
 def ws_listener(bind="127.0.0.1", path="/mqtt", **options):
-    listener = {"type": "ws", "bind": bind, "port": free_port(bind), "path": path}
+    listener = {"type": "ws", "bind": bind, "port": 0, "path": path}
     listener.update(options)
     return listener
 
 
 def wss_listener(pki, bind="127.0.0.1", path="/mqtt", **options):
-    listener = {"type": "wss", "bind": bind, "port": free_port(bind), "path": path,
+    listener = {"type": "wss", "bind": bind, "port": 0, "path": path,
                 "cert_file": pki.server[0], "key_file": pki.server[1]}
     listener.update(options)
     return listener
@@ -228,23 +126,7 @@ def wss_listener(pki, bind="127.0.0.1", path="/mqtt", **options):
 
 def run_mqttd_once(config, timeout=10.0):
     """Runs mqttd with config (a dict) until it exits; returns (exit status, output). For start-up failures."""
-    directory = tempfile.mkdtemp(prefix="startup-", dir=base_dir())
-    path = os.path.join(directory, "mqttd.json")
-    with open(path, "w") as f:
-        json.dump(config, f, indent=2)
-    proc = subprocess.Popen([OPTIONS.broker, "-c", path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, cwd=directory)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-        return None, out.decode("utf-8", "replace")
-    return proc.returncode, out.decode("utf-8", "replace")
+    return BrokerProcess.run_mqttd_once(OPTIONS.broker, config, base_dir(), timeout)
 
 
 # ---------------------------------------------------------------------------------- command-line clients
@@ -272,7 +154,7 @@ def mosquitto_pub(port, topic, message, host="127.0.0.1", qos=0, retain=False, e
 
 def _run_bounded(cmd, timeout):
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=_die_with_parent)
+                            preexec_fn=die_with_parent)
     try:
         out, err = proc.communicate(timeout=timeout)
         code = proc.returncode
@@ -304,7 +186,7 @@ class MosquittoSub:
         self.output = []
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+                                     stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -508,9 +390,9 @@ class ListenerTestCase(unittest.TestCase):
             b.stop()
 
     def start_broker(self, listeners, **top_level):
-        broker = BrokerProcess(listeners, top_level)
-        self.brokers.append(broker)
-        return broker.start()
+        b = start_mqttd(listeners, top_level)
+        self.brokers.append(b)
+        return b
 
     def sub(self, *args, **kwargs):
         s = MosquittoSub(*args, **kwargs)
