@@ -69,25 +69,27 @@ void listener::reload_tls() {
 }
 
 // On the target worker's thread. The TLS context is taken now, so a reload affects only later connections.
-void listener::start_connection(worker& target, tcp::socket socket) {
+void listener::start_connection(worker& target, tcp::socket socket, std::string peer) {
     const bool use_cn = uses_tls(options_.type) && options_.tls.use_identity_as_username;
     switch (options_.type) {
     case listener_type::tcp:
-        std::make_shared<connection<tcp_transport>>(target, tcp_transport{std::move(socket)})->start();
+        std::make_shared<connection<tcp_transport>>(target, tcp_transport{std::move(socket), std::move(peer)})->start();
         return;
     case listener_type::tls:
-        std::make_shared<connection<tls_transport>>(target, tls_transport{std::move(socket), tls_->current()}, use_cn)
+        std::make_shared<connection<tls_transport>>(
+            target, tls_transport{std::move(socket), std::move(peer), tls_->current()}, use_cn)
             ->start();
         return;
     case listener_type::ws:
         std::make_shared<connection<ws_transport<tcp::socket>>>(
-            target, ws_transport<tcp::socket>{std::move(socket), options_.websocket, max_packet_size_})
+            target, ws_transport<tcp::socket>{std::move(socket), std::move(peer), options_.websocket, max_packet_size_})
             ->start();
         return;
     case listener_type::wss:
         std::make_shared<connection<ws_transport<wss_next_layer>>>(
             target,
-            ws_transport<wss_next_layer>{std::move(socket), options_.websocket, max_packet_size_, tls_->current()},
+            ws_transport<wss_next_layer>{std::move(socket), std::move(peer), options_.websocket, max_packet_size_,
+                                         tls_->current()},
             use_cn)
             ->start();
         return;
@@ -98,7 +100,9 @@ asio::awaitable<void> listener::accept_loop() {
     while (acceptor_.is_open()) {
         auto& target = *workers_[next_worker_];
         next_worker_ = (next_worker_ + 1) % workers_.size();
-        auto [ec, socket] = co_await acceptor_.async_accept(target.context(), asio::as_tuple(asio::use_awaitable));
+        // The peer's address as accept() reports it: a peer that resets at once is still named in the logs.
+        tcp::endpoint peer;
+        auto [ec, socket] = co_await acceptor_.async_accept(target.context(), peer, asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
         if (ec) {
             // Out of file descriptors and the like: say so, wait a little, keep serving.
@@ -107,8 +111,8 @@ asio::awaitable<void> listener::accept_loop() {
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        asio::post(target.context(), [this, &target, socket = std::move(socket)]() mutable {
-            start_connection(target, std::move(socket));
+        asio::post(target.context(), [this, &target, socket = std::move(socket), peer = format_endpoint(peer)]() mutable {
+            start_connection(target, std::move(socket), std::move(peer));
         });
     }
 }

@@ -35,7 +35,7 @@ public:
 private:
     boost::asio::awaitable<void> accept_loop();
 
-    void start_connection(worker& target, boost::asio::ip::tcp::socket socket);
+    void start_connection(worker& target, boost::asio::ip::tcp::socket socket, std::string peer);
 
     listener_options options_;
     std::size_t max_packet_size_;

@@ -24,10 +24,9 @@ std::string format_endpoint(const asio::ip::tcp::endpoint& ep) {
     return (address.is_v6() ? "[" + text + "]" : text) + ":" + std::to_string(ep.port());
 }
 
-tcp_transport::tcp_transport(asio::ip::tcp::socket socket) : socket_{std::move(socket)} {
+tcp_transport::tcp_transport(asio::ip::tcp::socket socket, std::string peer_address) : socket_{std::move(socket)} {
+    peer_.address = std::move(peer_address);
     boost::system::error_code ec;
-    const auto remote = socket_.remote_endpoint(ec);
-    peer_.address = ec ? "unknown" : format_endpoint(remote);
     // MQTT is many small packets each way: Nagle's delay would add latency to every acknowledgement.
     socket_.set_option(asio::ip::tcp::no_delay{true}, ec);
 }

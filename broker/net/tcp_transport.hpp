@@ -9,7 +9,8 @@ namespace mqttd::net {
 
 class tcp_transport {
 public:
-    explicit tcp_transport(boost::asio::ip::tcp::socket socket);
+    // peer_address: as the acceptor reported it (the socket may no longer know it once the peer resets).
+    tcp_transport(boost::asio::ip::tcp::socket socket, std::string peer_address);
 
     boost::asio::awaitable<boost::system::error_code> handshake();
     boost::asio::awaitable<io_result> read_some(boost::asio::mutable_buffer b);

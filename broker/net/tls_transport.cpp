@@ -12,12 +12,6 @@ namespace mqttd::net {
 namespace asio = boost::asio;
 constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
-std::string remote_address(const asio::ip::tcp::socket& socket) {
-    boost::system::error_code ec;
-    const auto remote = socket.remote_endpoint(ec);
-    return ec ? "unknown" : format_endpoint(remote);
-}
-
 std::string peer_common_name(SSL* ssl) {
     X509* cert = SSL_get1_peer_certificate(ssl);
     if (cert == nullptr) return {};
@@ -36,9 +30,9 @@ std::string peer_common_name(SSL* ssl) {
     return cn;
 }
 
-tls_transport::tls_transport(asio::ip::tcp::socket socket, ssl_context_ptr context)
+tls_transport::tls_transport(asio::ip::tcp::socket socket, std::string peer_address, ssl_context_ptr context)
     : context_{std::move(context)}, stream_{std::move(socket), *context_} {
-    peer_.address = remote_address(stream_.next_layer());
+    peer_.address = std::move(peer_address);
     boost::system::error_code ignored;
     stream_.next_layer().set_option(asio::ip::tcp::no_delay{true}, ignored);
 }

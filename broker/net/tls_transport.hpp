@@ -17,7 +17,7 @@ using ssl_stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 
 class tls_transport {
 public:
-    tls_transport(boost::asio::ip::tcp::socket socket, ssl_context_ptr context);
+    tls_transport(boost::asio::ip::tcp::socket socket, std::string peer_address, ssl_context_ptr context);
 
     boost::asio::awaitable<boost::system::error_code> handshake();
     boost::asio::awaitable<io_result> read_some(boost::asio::mutable_buffer b);
@@ -38,8 +38,5 @@ static_assert(transport<tls_transport>);
 
 // The CN of the verified peer certificate, or "" when the peer sent none.
 std::string peer_common_name(SSL* ssl);
-
-// Shared by tls_transport and wss: the address of a socket's peer, formatted for logs.
-std::string remote_address(const boost::asio::ip::tcp::socket& socket);
 
 }  // namespace mqttd::net

@@ -78,14 +78,15 @@ NextLayer ws_transport<NextLayer>::make_next_layer(asio::ip::tcp::socket socket,
 }
 
 template <class NextLayer>
-ws_transport<NextLayer>::ws_transport(asio::ip::tcp::socket socket, const websocket_options& options,
-                                      std::size_t max_message_size, ssl_context_ptr context)
+ws_transport<NextLayer>::ws_transport(asio::ip::tcp::socket socket, std::string peer_address,
+                                      const websocket_options& options, std::size_t max_message_size,
+                                      ssl_context_ptr context)
     : context_{std::move(context)},
       ws_{make_next_layer(std::move(socket), context_)},
       options_{options},
       max_message_size_{max_message_size} {
     auto& tcp = beast::get_lowest_layer(ws_);
-    peer_.address = remote_address(tcp);
+    peer_.address = std::move(peer_address);
     boost::system::error_code ignored;
     tcp.set_option(asio::ip::tcp::no_delay{true}, ignored);
 }

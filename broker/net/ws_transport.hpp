@@ -42,8 +42,8 @@ class ws_transport {
 public:
     static constexpr bool is_secure = std::is_same_v<NextLayer, wss_next_layer>;
 
-    ws_transport(boost::asio::ip::tcp::socket socket, const websocket_options& options, std::size_t max_message_size,
-                 ssl_context_ptr context = nullptr);
+    ws_transport(boost::asio::ip::tcp::socket socket, std::string peer_address, const websocket_options& options,
+                 std::size_t max_message_size, ssl_context_ptr context = nullptr);
 
     boost::asio::awaitable<boost::system::error_code> handshake();
     boost::asio::awaitable<io_result> read_some(boost::asio::mutable_buffer b);

@@ -39,7 +39,7 @@ struct server_side {
 asio::awaitable<void> serve(tcp::acceptor& acceptor, net::websocket_options& options, std::size_t expected,
                             server_side& out) {
     auto socket = co_await acceptor.async_accept(asio::use_awaitable);
-    net::ws_transport<tcp::socket> transport{std::move(socket), options, 1 << 20};
+    net::ws_transport<tcp::socket> transport{std::move(socket), "127.0.0.1:1", options, 1 << 20};
     if (auto ec = co_await transport.handshake(); ec) {
         out.error = ec;
         co_return;
