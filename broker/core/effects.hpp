@@ -22,6 +22,7 @@ enum class close_reason {
     connect_timeout,     // no CONNECT in time
     session_taken_over,  // [MQTT-3.1.4-2] another connection with the same client id
     server_shutdown,     // the broker is stopping: no will (see README)
+    connect_rejected,    // CONNACK with a non-zero code was sent [MQTT-3.2.2-5]
 };
 
 const char* to_string(close_reason r) noexcept;
@@ -41,16 +42,21 @@ struct send_publish {
 // Publish to every matching subscription (and the retained store when msg->is_retained()).
 struct route { message_ptr msg; };
 
+// Adds the subscription and looks up the retained messages its filter matches, as one step.
 struct add_subscription { std::string filter; protocol::qos granted; };
 struct remove_subscription { std::string filter; };
 
-// After SUBACK: send the retained messages matching filter [MQTT-3.8.4-3].
-struct deliver_retained { std::string filter; protocol::qos granted; };
+// After SUBACK: send the retained messages that the add_subscription effects before it found
+// [MQTT-3.3.1-6], each at its subscription's granted QoS.
+struct deliver_retained {};
 
 // A QoS 1/2 message dropped because the offline/in-flight queue is full (max_queued_messages).
 struct message_dropped { std::string topic; std::uint64_t dropped_total; };
 
-struct close_connection { close_reason reason; };
+struct close_connection {
+    close_reason reason;
+    const char* detail = nullptr;  // what the client did wrong, for the log (static text)
+};
 
 using effect = std::variant<send_packet, send_publish, route, add_subscription, remove_subscription,
                             deliver_retained, message_dropped, close_connection>;

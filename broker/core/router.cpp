@@ -4,21 +4,21 @@
 
 namespace mqttd::core {
 
-void router::subscribe(const session_ref& s, std::string_view filter, protocol::qos granted) {
-    tree_.write()->subscribe(s, filter, granted);
+void router::subscribe(const subscriber& s, std::string_view filter, std::vector<message_ptr>& retained_out) {
+    const auto retained = retained_.read();
+    tree_.write()->subscribe(s, filter);
+    retained->match(filter, retained_out);
 }
 
 void router::unsubscribe(const session_slot* s, std::string_view filter) {
     tree_.write()->unsubscribe(s, filter);
 }
 
-void router::publish(const message_ptr& msg, std::vector<subscriber>& out) {
-    out.clear();
-    // [MQTT-3.3.1-5] retain before matching, so a subscriber that arrives between the two still gets it.
-    if (msg->is_retained()) retained_.write()->store(msg);
-    tree_.read()->match(msg->topic(), out);
+namespace {
+
+// [MQTT-3.3.5-1] overlapping subscriptions: one delivery per session, at the highest granted QoS.
+void merge_per_session(std::vector<subscriber>& out) {
     if (out.size() < 2) return;
-    // [MQTT-3.3.5-1] overlapping subscriptions: one delivery per session, at the highest granted QoS.
     std::sort(out.begin(), out.end(),
               [](const subscriber& a, const subscriber& b) { return a.session.get() < b.session.get(); });
     auto last = out.begin();
@@ -30,6 +30,22 @@ void router::publish(const message_ptr& msg, std::vector<subscriber>& out) {
         }
     }
     out.erase(std::next(last), out.end());
+}
+
+}  // namespace
+
+void router::publish(const message_ptr& msg, std::vector<subscriber>& out) {
+    out.clear();
+    if (msg->is_retained()) {
+        // [MQTT-3.3.1-5] stored and matched under one hold of the retained lock, so a concurrent
+        // subscribe() sees this message either as retained or as a live match, not both.
+        auto retained = retained_.write();
+        retained->store(msg);
+        tree_.read()->match(msg->topic(), out);
+    } else {
+        tree_.read()->match(msg->topic(), out);
+    }
+    merge_per_session(out);
 }
 
 void router::retained_for(std::string_view filter, std::vector<message_ptr>& out) const {

@@ -1,6 +1,7 @@
 #pragma once
-// The broker-wide subscription index and retained store, shared by every worker.
-// Warning: every method is called from all worker threads; each takes its own short lock, never across I/O.
+// The broker-wide subscription index and retained store, shared by every shard.
+// Warning: every method is called from all shard threads; each takes its own short locks, never across I/O.
+// Lock order, everywhere: the retained store before the topic tree.
 
 #include <string_view>
 #include <vector>
@@ -14,7 +15,10 @@ namespace mqttd::core {
 
 class router {
 public:
-    void subscribe(const session_ref& s, std::string_view filter, protocol::qos granted);
+    // Adds the subscription and appends the retained messages its filter matches [MQTT-3.8.4-3], as one
+    // step with respect to publish(): a message published concurrently is either found here as a retained
+    // message or matched by the new subscription, never both [MQTT-3.3.1-9].
+    void subscribe(const subscriber& s, std::string_view filter, std::vector<message_ptr>& retained_out);
     void unsubscribe(const session_slot* s, std::string_view filter);
 
     // Updates the retained store when the message is retained, then fills `out` with one target per

@@ -15,7 +15,10 @@ void session::attach(connection_params params, bool session_present, time_point 
     is_online_ = true;
     deadline_ = params_.keep_alive == 0 ? time_point::max()
                                          : now + std::chrono::milliseconds{params_.keep_alive} * 1500;
-    out.push_back(send_packet{protocol::connack{session_present, protocol::connack_code::accepted}});
+    // MQTT 3.1 has no session-present flag: the first byte of its CONNACK variable header is reserved, 0.
+    const bool has_session_present = params_.version != protocol::protocol_version::v3_1;
+    out.push_back(send_packet{
+        protocol::connack{session_present && has_session_present, protocol::connack_code::accepted}});
     // [MQTT-4.4.0-1] resend with the original packet ids, in the original order.
     for (const auto& e : inflight_.entries()) {
         if (e.state == outbound_state::awaiting_pubcomp) {
@@ -42,8 +45,8 @@ void session::on_tick(time_point now, effects& out) {
     if (is_online_ && now >= deadline_) out.push_back(close_connection{close_reason::keepalive_timeout});
 }
 
-void session::protocol_violation(effects& out) {
-    out.push_back(close_connection{close_reason::protocol_error});
+void session::protocol_violation(const char* what, effects& out) {
+    out.push_back(close_connection{close_reason::protocol_error, what});
 }
 
 void session::on_packet(const protocol::packet& p, time_point now, effects& out) {
@@ -77,8 +80,9 @@ void session::on_packet(const protocol::packet& p, time_point now, effects& out)
                 params_.will.reset();  // [MQTT-3.14.4-3]
                 out.push_back(close_connection{close_reason::client_disconnect});
             } else {
-                // A second CONNECT [MQTT-3.1.0-2], or a packet only a server sends.
-                protocol_violation(out);
+                protocol_violation(std::is_same_v<T, protocol::connect> ? "second CONNECT"  // [MQTT-3.1.0-2]
+                                                                         : "packet only a server sends",
+                                   out);
             }
         },
         p);
@@ -89,16 +93,19 @@ void session::on_publish(const protocol::publish& p, effects& out) {
     case qos::at_most_once:
         out.push_back(route{make_message(p.topic, p.payload, p.qos_level, p.retain)});
         break;
+    // The acknowledgement is queued before the message is forwarded, so it leaves ahead of any copy of the
+    // message, including one to the publisher itself.
     case qos::at_least_once:
-        out.push_back(route{make_message(p.topic, p.payload, p.qos_level, p.retain)});
         out.push_back(send_packet{protocol::puback{p.id}});  // [MQTT-4.3.2-2]
+        out.push_back(route{make_message(p.topic, p.payload, p.qos_level, p.retain)});
         break;
-    case qos::exactly_once:
+    case qos::exactly_once: {
         // [MQTT-4.3.3-2] method B: route on first receipt, remember the id until PUBREL.
-        if (awaiting_pubrel_.insert(p.id).second)
-            out.push_back(route{make_message(p.topic, p.payload, p.qos_level, p.retain)});
+        const bool is_first_receipt = awaiting_pubrel_.insert(p.id).second;
         out.push_back(send_packet{protocol::pubrec{p.id}});
+        if (is_first_receipt) out.push_back(route{make_message(p.topic, p.payload, p.qos_level, p.retain)});
         break;
+    }
     }
 }
 
@@ -112,7 +119,7 @@ void session::on_subscribe(const protocol::subscribe& p, effects& out) {
         ack.return_codes.push_back(static_cast<std::uint8_t>(s.requested));  // [MQTT-3.9.3-1] same order
     }
     out.push_back(send_packet{std::move(ack)});  // [MQTT-3.8.4-1] same packet id [MQTT-3.8.4-2]
-    for (const auto& s : p.subscriptions) out.push_back(deliver_retained{std::string{s.filter}, s.requested});
+    out.push_back(deliver_retained{});
 }
 
 void session::on_unsubscribe(const protocol::unsubscribe& p, effects& out) {
@@ -125,17 +132,24 @@ void session::on_unsubscribe(const protocol::unsubscribe& p, effects& out) {
     out.push_back(send_packet{protocol::unsuback{p.id}});  // [MQTT-3.10.4-4], [MQTT-3.10.4-5]
 }
 
+// An acknowledgement for an id we do not hold is ignored (a client may repeat one after a reconnect, as
+// Mosquitto tolerates); one that does not fit the flow its id is in is a protocol violation, as in
+// Mosquitto: PUBACK answers only QoS 1 [MQTT-4.3.2-1], PUBREC and PUBCOMP only QoS 2, in that order
+// [MQTT-4.3.3-1].
 void session::on_puback(protocol::packet_id id, effects& out) {
     const auto* e = inflight_.find(id);
-    if (e == nullptr || e->state != outbound_state::awaiting_puback) return;
+    if (e == nullptr) return;
+    if (e->state != outbound_state::awaiting_puback) return protocol_violation("PUBACK for a QoS 2 message", out);
     inflight_.erase(id);
     drain_queue(out);
 }
 
 void session::on_pubrec(protocol::packet_id id, effects& out) {
     auto* e = inflight_.find(id);
-    if (e == nullptr || e->state == outbound_state::awaiting_puback) return;
-    // [MQTT-4.3.3-1] from here on the message is the client's; keep only the id.
+    if (e == nullptr) return;
+    if (e->state == outbound_state::awaiting_puback) return protocol_violation("PUBREC for a QoS 1 message", out);
+    // [MQTT-4.3.3-1] from here on the message is the client's; keep only the id. A repeated PUBREC (after
+    // a reconnect) is answered with PUBREL again.
     e->state = outbound_state::awaiting_pubcomp;
     e->msg.reset();
     out.push_back(send_packet{protocol::pubrel{id}});
@@ -143,7 +157,9 @@ void session::on_pubrec(protocol::packet_id id, effects& out) {
 
 void session::on_pubcomp(protocol::packet_id id, effects& out) {
     const auto* e = inflight_.find(id);
-    if (e == nullptr || e->state != outbound_state::awaiting_pubcomp) return;
+    if (e == nullptr) return;
+    if (e->state == outbound_state::awaiting_puback) return protocol_violation("PUBCOMP for a QoS 1 message", out);
+    if (e->state == outbound_state::awaiting_pubrec) return protocol_violation("PUBCOMP before PUBREC", out);
     inflight_.erase(id);
     drain_queue(out);
 }
@@ -208,6 +224,7 @@ const char* to_string(close_reason r) noexcept {
     case close_reason::connect_timeout: return "connect_timeout";
     case close_reason::session_taken_over: return "session_taken_over";
     case close_reason::server_shutdown: return "server_shutdown";
+    case close_reason::connect_rejected: return "connect_rejected";
     }
     return "unknown";
 }

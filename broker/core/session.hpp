@@ -59,6 +59,10 @@ public:
     // The connection ended: publishes the will unless the client sent DISCONNECT [MQTT-3.1.2-8, -10].
     void detach(close_reason why, effects& out);
 
+    // The will is not published when a persistent session is resumed by a takeover: the device is still
+    // there (Mosquitto's behaviour, and MQTT 5's rule).
+    void clear_will() noexcept { params_.will.reset(); }
+
     bool is_online() const noexcept { return is_online_; }
     bool is_clean() const noexcept { return params_.clean_session; }
     const std::string& client_id() const noexcept { return client_id_; }
@@ -88,7 +92,7 @@ private:
     void send_new(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out);
     void enqueue(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out);
     void drain_queue(effects& out);
-    void protocol_violation(effects& out);
+    void protocol_violation(const char* what, effects& out);
 
     std::string client_id_;
     session_limits limits_;

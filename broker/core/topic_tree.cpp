@@ -21,7 +21,7 @@ std::string_view split_level(std::string_view& rest, bool& at_end) noexcept {
 topic_tree::topic_tree() = default;
 topic_tree::~topic_tree() = default;
 
-bool topic_tree::subscribe(const session_ref& s, std::string_view filter, protocol::qos granted) {
+bool topic_tree::subscribe(const subscriber& s, std::string_view filter) {
     node* n = &root_;
     bool at_end = false;
     while (!at_end) {
@@ -31,12 +31,12 @@ bool topic_tree::subscribe(const session_ref& s, std::string_view filter, protoc
         n = it->second.get();
     }
     for (auto& sub : n->subscribers) {
-        if (sub.session.get() == s.get()) {
-            sub.granted = granted;
+        if (sub.session == s.session) {
+            sub = s;
             return false;
         }
     }
-    n->subscribers.push_back({s, granted});
+    n->subscribers.push_back(s);
     ++count_;
     return true;
 }

@@ -3,6 +3,7 @@
 // Not thread-safe on its own: the router guards it with a reader-writer lock (match under a shared lock,
 // subscribe/unsubscribe under an exclusive one).
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,7 +17,8 @@ namespace mqttd::core {
 
 struct subscriber {
     session_ref session;
-    protocol::qos granted;
+    std::uint32_t epoch = 0;  // the session incarnation that subscribed (session_slot::next_epoch)
+    protocol::qos granted = protocol::qos::at_most_once;
 };
 
 // Heterogeneous lookup, so matching a topic level needs no std::string.
@@ -31,7 +33,7 @@ public:
     ~topic_tree();
 
     // Adds or replaces (same session, same filter) a subscription [MQTT-3.8.4-3]. Returns true when new.
-    bool subscribe(const session_ref& s, std::string_view filter, protocol::qos granted);
+    bool subscribe(const subscriber& s, std::string_view filter);
     // Returns true when the session had that exact filter.
     bool unsubscribe(const session_slot* s, std::string_view filter);
 

@@ -42,17 +42,16 @@ std::string generate_client_id() {
 template <transport Transport>
 connection<Transport>::connection(worker& owner, Transport transport, bool use_identity_as_username)
     : worker_{owner},
+      id_{owner.add_connection(this)},
       transport_{std::move(transport)},
       use_identity_as_username_{use_identity_as_username},
       decoder_{owner.options().max_packet_size},
       watchdog_timer_{owner.context()},
-      session_ready_{owner.context()} {
-    worker_.register_connection(this);
-}
+      session_ready_{owner.context()} {}
 
 template <transport Transport>
 connection<Transport>::~connection() {
-    worker_.unregister_connection(this);
+    worker_.remove_connection(id_);
 }
 
 template <transport Transport>
@@ -97,7 +96,7 @@ asio::awaitable<void> connection<Transport>::read_loop() {
             if (read_ec) {
                 if (!is_closing_) {
                     log_line{is_normal_close(read_ec) ? level::debug : level::warning}
-                        << "event=read_failed client_id=" << params_.client_id << " addr=" << transport_.peer().address
+                        << "event=read_failed client_id=" << logging::quoted{params_.client_id} << " addr=" << transport_.peer().address
                         << " error=" << logging::quoted{read_ec.message()};
                     close(core::close_reason::network_error);
                 }
@@ -108,7 +107,7 @@ asio::awaitable<void> connection<Transport>::read_loop() {
         }
     } catch (const std::exception& e) {
         // The last line of defence: one connection ends, the worker and every other client carry on.
-        log_line{level::error} << "event=connection_failed client_id=" << params_.client_id
+        log_line{level::error} << "event=connection_failed client_id=" << logging::quoted{params_.client_id}
                                << " addr=" << transport_.peer().address << " reason=" << logging::quoted{e.what()};
         close(core::close_reason::network_error);
     }
@@ -127,10 +126,9 @@ asio::awaitable<bool> connection<Transport>::handle_received() {
         if (used == 0) co_return true;
 
         if (phase_ == phase::attached) {
-            fx_.clear();
-            entry_->session.on_packet(packet, core::clock::now(), fx_);
+            worker_.shard().packet(id_, packet, core::clock::now());
             rx_begin_ += used;
-            worker_.apply(*entry_, fx_);
+            worker_.carry_out();
             continue;
         }
         // [MQTT-3.1.0-1] the first packet must be CONNECT.
@@ -185,23 +183,24 @@ bool connection<Transport>::on_connect(const protocol::connect& c) {
                                           c.last_will->retain);
     }
     phase_ = phase::awaiting_session;
-    worker_.open_session(this->shared_from_this());
+    worker_.shard().connect(id_, params_, core::clock::now());
+    worker_.carry_out();
     return !is_closing_;
 }
 
 template <transport Transport>
 void connection<Transport>::reject_connect(protocol::connack_code code, const char* reason) {
-    log_line{level::info} << "event=connect_rejected client_id=" << params_.client_id
+    log_line{level::info} << "event=connect_rejected client_id=" << logging::quoted{params_.client_id}
                           << " addr=" << transport_.peer().address << " connack=" << static_cast<int>(code)
                           << " reason=" << logging::quoted{reason};
     // [MQTT-3.2.2-4] session present is 0 with a non-zero return code; [MQTT-3.2.2-5] then close.
     send(core::send_packet{protocol::connack{false, code}});
-    close(core::close_reason::protocol_error);
+    close(core::close_reason::connect_rejected, false);
 }
 
 template <transport Transport>
 void connection<Transport>::protocol_error(const std::error_code& ec) {
-    log_line{level::info} << "event=protocol_error client_id=" << params_.client_id
+    log_line{level::info} << "event=protocol_error client_id=" << logging::quoted{params_.client_id}
                           << " addr=" << transport_.peer().address << " error=" << logging::quoted{ec.message()};
     // [MQTT-3.1.2-2] some CONNECT errors have a CONNACK code; everything else closes without one.
     if (phase_ == phase::awaiting_connect && ec.category() == protocol::protocol_category()) {
@@ -213,18 +212,33 @@ void connection<Transport>::protocol_error(const std::error_code& ec) {
 }
 
 template <transport Transport>
-void connection<Transport>::attach(session_entry& entry, bool session_present) {
-    entry_ = &entry;
+void connection<Transport>::attached(bool session_present) {
     phase_ = phase::attached;
-    log_line{level::info} << "event=connect client_id=" << params_.client_id << " addr=" << transport_.peer().address
-                          << " username=" << params_.username.value_or("")
+    log_line{level::info} << "event=connect client_id=" << logging::quoted{params_.client_id}
+                          << " addr=" << transport_.peer().address
+                          << " username=" << logging::quoted{params_.username.value_or("")}
                           << " clean_session=" << params_.clean_session << " keepalive=" << params_.keep_alive
                           << " session_present=" << session_present;
-    fx_.clear();
-    entry.session.attach(params_, session_present, core::clock::now(), fx_);
-    worker_.apply(entry, fx_);
     session_ready_.cancel();
     watchdog_timer_.cancel();  // re-arm to the keepalive deadline
+}
+
+template <transport Transport>
+void connection<Transport>::refused(protocol::connack_code code) {
+    reject_connect(code, "session unavailable");
+}
+
+template <transport Transport>
+void connection<Transport>::closed_by_shard(const core::close_connection& why) {
+    if (why.reason == core::close_reason::protocol_error && why.detail != nullptr)
+        log_line{level::info} << "event=protocol_error client_id=" << logging::quoted{params_.client_id}
+                              << " addr=" << transport_.peer().address << " error=" << logging::quoted{why.detail};
+    close(why.reason, false);
+}
+
+template <transport Transport>
+void connection<Transport>::shut_down() {
+    close(core::close_reason::server_shutdown);
 }
 
 template <transport Transport>
@@ -260,7 +274,7 @@ asio::awaitable<void> connection<Transport>::write_loop() {
             is_writing_ = false;
             if (!is_closing_) {
                 log_line{is_normal_close(ec) ? level::debug : level::warning}
-                    << "event=write_failed client_id=" << params_.client_id << " addr=" << transport_.peer().address
+                    << "event=write_failed client_id=" << logging::quoted{params_.client_id} << " addr=" << transport_.peer().address
                     << " error=" << logging::quoted{ec.message()};
             }
             close(core::close_reason::network_error);
@@ -273,16 +287,14 @@ asio::awaitable<void> connection<Transport>::write_loop() {
 }
 
 template <transport Transport>
-void connection<Transport>::close(core::close_reason why) {
+void connection<Transport>::close(core::close_reason why, bool tell_shard) {
     if (is_closing_) return;
     is_closing_ = true;
-    close_reason_ = why;
-    log_line{level::info} << "event=disconnect client_id=" << params_.client_id << " addr=" << transport_.peer().address
-        << " reason=" << core::to_string(why);
-    if (entry_ != nullptr) {
-        auto* entry = entry_;
-        entry_ = nullptr;
-        worker_.session_closed(*entry, why);
+    log_line{level::info} << "event=disconnect client_id=" << logging::quoted{params_.client_id}
+                          << " addr=" << transport_.peer().address << " reason=" << core::to_string(why);
+    if (tell_shard && phase_ != phase::awaiting_connect) {
+        worker_.shard().connection_lost(id_, why);
+        worker_.carry_out();
     }
     session_ready_.cancel();
     watchdog_timer_.cancel();  // the watchdog now enforces the flush grace period
@@ -306,7 +318,7 @@ asio::awaitable<void> connection<Transport>::watchdog() {
         if (is_closing_ && close_deadline == close_deadline_unset) close_deadline = core::clock::now() + close_grace;
         const auto deadline = is_closing_                  ? close_deadline
                               : phase_ != phase::attached ? connect_deadline_
-                                                          : entry_->session.keepalive_deadline();
+                                                          : worker_.shard().keepalive_deadline(id_);
         watchdog_timer_.expires_at(deadline);
         co_await watchdog_timer_.async_wait(as_tuple_awaitable);
         if (is_closed_) break;
@@ -322,9 +334,8 @@ asio::awaitable<void> connection<Transport>::watchdog() {
             }
             continue;
         }
-        core::effects fx;
-        entry_->session.on_tick(now, fx);
-        worker_.apply(*entry_, fx);
+        worker_.shard().tick(id_, now);
+        worker_.carry_out();
     }
 }
 

@@ -30,10 +30,10 @@ public:
 
     void send(const core::send_packet& p) override;
     void send(const core::send_publish& p) override;
-    void close(core::close_reason why) override;
-    void attach(session_entry& entry, bool session_present) override;
-    bool is_open() const noexcept override { return !is_closing_; }
-    const core::connection_params& connect_params() const noexcept override { return params_; }
+    void attached(bool session_present) override;
+    void refused(protocol::connack_code code) override;
+    void closed_by_shard(const core::close_connection& why) override;
+    void shut_down() override;
 
 private:
     enum class phase { awaiting_connect, awaiting_session, attached };
@@ -47,16 +47,18 @@ private:
     void reject_connect(protocol::connack_code code, const char* reason);
     void protocol_error(const std::error_code& ec);
     void start_writing();
+    // Starts closing: flushes what is queued, then closes the transport. `tell_shard`: the shard did not
+    // ask for this close, so it must detach the session (will included).
+    void close(core::close_reason why, bool tell_shard = true);
     void finish_close();
 
     worker& worker_;
+    core::connection_id id_;
     Transport transport_;
     bool use_identity_as_username_;
     protocol::decoder decoder_;
     phase phase_ = phase::awaiting_connect;
     core::connection_params params_;
-    session_entry* entry_ = nullptr;
-    core::effects fx_;
 
     std::vector<std::uint8_t> rx_;
     std::size_t rx_begin_ = 0;
@@ -66,11 +68,10 @@ private:
     bool is_writing_ = false;
     bool is_closing_ = false;
     bool is_closed_ = false;
-    core::close_reason close_reason_ = core::close_reason::network_error;
 
     core::time_point connect_deadline_;
     boost::asio::steady_timer watchdog_timer_;
-    boost::asio::steady_timer session_ready_;  // woken (cancelled) when attach() or close() runs
+    boost::asio::steady_timer session_ready_;  // woken (cancelled) when attached() or close() runs
 };
 
 }  // namespace mqttd::net

@@ -16,7 +16,7 @@ server::server(server_options options) {
     shared_.options = std::move(options);
     auto threads = shared_.options.threads;
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-    for (std::size_t i = 0; i < threads; ++i) shared_.workers.push_back(std::make_unique<worker>(i, shared_));
+    for (std::size_t i = 0; i < threads; ++i) shared_.workers.push_back(std::make_unique<worker>(i, threads, shared_));
     for (std::size_t i = 0; i < shared_.options.listeners.size(); ++i) {
         try {
             listeners_.push_back(std::make_unique<listener>(shared_.options.listeners[i],
@@ -55,7 +55,7 @@ void server::stop(std::chrono::milliseconds grace) {
     is_stopped_ = true;
     for (auto& l : listeners_) l->stop();
     for (auto& w : shared_.workers) {
-        asio::post(w->context(), [&w = *w] { w.close_all(core::close_reason::server_shutdown); });
+        asio::post(w->context(), [&w = *w] { w.close_all(); });
         w->stop_when_idle();
     }
     // Each worker's run() returns once its connections have flushed and closed; past the grace period the

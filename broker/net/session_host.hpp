@@ -1,16 +1,11 @@
 #pragma once
-// What a worker needs from a live network connection, whatever its transport. Implemented by
-// connection<Transport>; called only on the connection's own worker thread.
+// What a worker needs from a live network connection, whatever its transport: the receiving end of the
+// shard's connection actions. Implemented by connection<Transport>; called only on the connection's own
+// worker thread, and never calls back into the shard from these methods.
 
-#include <memory>
-
-#include "broker/core/effects.hpp"
-#include "broker/core/session.hpp"
-#include "broker/core/session_ref.hpp"
+#include "broker/core/shard_message.hpp"
 
 namespace mqttd::net {
-
-struct session_entry;
 
 class session_host {
 public:
@@ -18,23 +13,14 @@ public:
 
     virtual void send(const core::send_packet& p) = 0;
     virtual void send(const core::send_publish& p) = 0;
-    // Ends the connection; detaches the session (will included) before returning.
-    virtual void close(core::close_reason why) = 0;
-    // The worker has found or made the session for this connection's CONNECT.
-    virtual void attach(session_entry& entry, bool session_present) = 0;
-    // The session lookup must start again (the session it found was discarded meanwhile).
-    virtual bool is_open() const noexcept = 0;
-    virtual const core::connection_params& connect_params() const noexcept = 0;
-};
-
-// A session and, while a client is connected to it, its connection. Owned by one worker's session table.
-struct session_entry {
-    session_entry(core::session_ref s, core::session_limits limits)
-        : slot{std::move(s)}, session{slot->client_id, limits} {}
-
-    core::session_ref slot;
-    core::session session;
-    std::shared_ptr<session_host> host;
+    // The shard attached a session; its CONNACK follows.
+    virtual void attached(bool session_present) = 0;
+    // The shard cannot serve this CONNECT: answer CONNACK `code` and close.
+    virtual void refused(protocol::connack_code code) = 0;
+    // The shard ended the connection and has already detached its session: flush and close.
+    virtual void closed_by_shard(const core::close_connection& why) = 0;
+    // The broker is stopping: close, and tell the shard (no will is published).
+    virtual void shut_down() = 0;
 };
 
 }  // namespace mqttd::net

@@ -29,7 +29,7 @@ class TlsWithMosquittoClients(h.ListenerTestCase):
         sub = self.sub(tls, "tls/a", extra=self.client_tls()).wait_subscribed()
         self.assert_pub_ok(h.mosquitto_pub(tls, "tls/a", "over-tls", extra=self.client_tls()))
         sub.expect_message("tls/a", "over-tls")
-        broker.wait_log("event=connect", "client_id=" + sub.client_id)
+        broker.wait_log("event=connect", 'client_id="%s"' % sub.client_id)
 
     def test_wrong_ca_fails(self):
         """The client does not trust the server certificate: no MQTT connection is made."""
@@ -59,11 +59,11 @@ class TlsWithMosquittoClients(h.ListenerTestCase):
         broker, _, tls = self.start_tls_broker()
         self.assert_pub_ok(h.mosquitto_pub(tls, "tls/a", "x", extra=self.client_tls()))
         line = broker.wait_log("event=connect ")[0]
-        self.assertIn(" username=%s " % h.StandardPki.CLIENT_CN, line + " ")
+        self.assertIn(' username="%s" ' % h.StandardPki.CLIENT_CN, line + " ")
 
         self.assert_pub_ok(h.mosquitto_pub(tls, "tls/a", "x", extra=self.client_tls() + ["-u", "admin"]))
         lines = broker.wait_log("event=connect ", count=2)
-        self.assertIn(" username=%s " % h.StandardPki.CLIENT_CN, lines[1] + " ",
+        self.assertIn(' username="%s" ' % h.StandardPki.CLIENT_CN, lines[1] + " ",
                       "a username in CONNECT must not replace the certificate identity")
 
     def test_optional_client_cert_without_identity(self):
@@ -71,7 +71,7 @@ class TlsWithMosquittoClients(h.ListenerTestCase):
         broker, _, tls = self.start_tls_broker(require_client_cert=False, use_identity_as_username=False)
         self.assert_pub_ok(h.mosquitto_pub(tls, "tls/a", "x", extra=h.tls_args(self.pki.ca_file) + ["-u", "bob"]))
         line = broker.wait_log("event=connect ")[0]
-        self.assertIn(" username=bob ", line + " ")
+        self.assertIn(' username="bob" ', line + " ")
 
     def test_tls_and_tcp_clients_exchange_messages(self):
         _, tcp, tls = self.start_tls_broker()
@@ -111,7 +111,7 @@ class TlsWithMosquittoClients(h.ListenerTestCase):
 
         device.kill()
         watcher.expect_message("wills/device-42", "gone")
-        broker.wait_log("event=disconnect", "client_id=" + device.client_id)
+        broker.wait_log("event=disconnect", 'client_id="%s"' % device.client_id)
 
 
 if __name__ == "__main__":

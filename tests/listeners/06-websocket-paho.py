@@ -44,7 +44,7 @@ class WebSocketWithPaho(h.ListenerTestCase):
 
     def test_ws_ipv6_qos_round_trips(self):
         self.round_trip(self.ws_client("ws-rt"), "ws")
-        self.broker.wait_log("event=connect", "client_id=ws-rt", "::1")
+        self.broker.wait_log("event=connect", 'client_id="ws-rt"', "::1")
 
     def test_wss_qos_round_trips(self):
         self.round_trip(self.wss_client("wss-rt"), "wss")

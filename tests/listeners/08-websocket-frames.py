@@ -64,7 +64,7 @@ class WebSocketFrames(h.ListenerTestCase):
         self.assertEqual(ws.recv_mqtt_stream(4), h.CONNACK_ACCEPTED)
         ws.send_frame(h.OP_TEXT, h.publish_packet("t", b"as text"))
         ws.expect_closed()
-        self.broker.wait_log("event=disconnect", "client_id=texter")
+        self.broker.wait_log("event=disconnect", 'client_id="texter"')
 
     def test_text_frame_before_connect_gets_no_connack(self):
         ws = self.open()

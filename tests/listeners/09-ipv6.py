@@ -28,7 +28,7 @@ class Ipv6Listeners(h.ListenerTestCase):
         sub = self.sub(self.tcp6, "six/#", host="::1").wait_subscribed()
         self.assert_pub_ok(h.mosquitto_pub(self.tcp6, "six/a", "over ipv6", host="::1", qos=1))
         sub.expect_message("six/a", "over ipv6")
-        line = self.broker.wait_log("event=connect", "client_id=" + sub.client_id)[0]
+        line = self.broker.wait_log("event=connect", 'client_id="%s"' % sub.client_id)[0]
         self.assertIn("::1", line, "the connect line should show the IPv6 peer address")
 
     def test_ipv6_and_ipv4_clients_exchange(self):

@@ -267,13 +267,13 @@ TEST_CASE("session: SUBSCRIBE adds filters, SUBACK echoes id and QoS in order, t
     online_session o;
     protocol::subscribe sub{5, {{"a/#", qos::exactly_once}, {"b", qos::at_most_once}}};
     o.s.on_packet(sub, t0, o.fx);
-    REQUIRE(o.fx.size() == 5);
+    REQUIRE(o.fx.size() == 4);
     CHECK(std::get<add_subscription>(o.fx[0]).filter == "a/#");
     CHECK(std::get<add_subscription>(o.fx[1]).granted == qos::at_most_once);
     const auto& ack = std::get<protocol::suback>(std::get<send_packet>(o.fx[2]).packet);
     CHECK(ack.id == 5);
     CHECK(ack.return_codes == std::vector<std::uint8_t>{2, 0});
-    CHECK(std::get<deliver_retained>(o.fx[3]).filter == "a/#");
+    CHECK(std::holds_alternative<deliver_retained>(o.fx[3]));  // [MQTT-3.3.1-6] after the SUBACK
     CHECK(o.s.subscriptions().size() == 2);
 }
 
@@ -301,4 +301,71 @@ TEST_CASE("check_client_id: zero-length ids need clean session [MQTT-3.1.3-8]; M
     CHECK(check_client_id(c) == protocol::connack_code::identifier_rejected);
     c.client_id = "12345678901234567890123";
     CHECK_FALSE(check_client_id(c));
+}
+
+TEST_CASE("session: MQTT 3.1 has no session-present flag: CONNACK's first byte stays 0 on resume") {
+    // MQTT 3.1, section 3.2: the first byte of the CONNACK variable header is reserved (unused).
+    auto params = persistent();
+    params.version = protocol::protocol_version::v3_1;
+    session s{"c1", {}};
+    effects fx;
+    s.attach(params, true, t0, fx);
+    const auto acks = packets<protocol::connack>(fx);
+    REQUIRE(acks.size() == 1);
+    CHECK_FALSE(acks[0].session_present);
+}
+
+TEST_CASE("session: PUBACK and PUBREC are queued before the message is routed [MQTT-4.3.2-2] [MQTT-4.3.3-2]") {
+    for (const auto q : {qos::at_least_once, qos::exactly_once}) {
+        online_session o;
+        o.s.on_packet(protocol::publish{false, q, false, "a", 3, bytes("x")}, t0, o.fx);
+        REQUIRE(o.fx.size() == 2);
+        CHECK(std::holds_alternative<send_packet>(o.fx[0]));
+        CHECK(std::holds_alternative<route>(o.fx[1]));
+    }
+}
+
+TEST_CASE("session: an acknowledgement that does not fit its flow is a protocol violation [MQTT-4.3.2-1] [MQTT-4.3.3-1]") {
+    struct row {
+        const char* name;
+        qos sent;
+        protocol::packet answer;
+        const char* detail;
+    };
+    const std::vector<row> rows{
+        {"PUBREC for QoS 1", qos::at_least_once, protocol::pubrec{1}, "PUBREC for a QoS 1 message"},
+        {"PUBCOMP for QoS 1", qos::at_least_once, protocol::pubcomp{1}, "PUBCOMP for a QoS 1 message"},
+        {"PUBACK for QoS 2", qos::exactly_once, protocol::puback{1}, "PUBACK for a QoS 2 message"},
+        {"PUBCOMP before PUBREC", qos::exactly_once, protocol::pubcomp{1}, "PUBCOMP before PUBREC"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.name);
+        online_session o;
+        o.s.on_deliver(msg("t", r.sent), r.sent, false, o.fx);
+        REQUIRE(all_of<send_publish>(o.fx).at(0).id == 1);
+        o.fx.clear();
+        o.s.on_packet(r.answer, t0, o.fx);
+        const auto closes = all_of<close_connection>(o.fx);
+        REQUIRE(closes.size() == 1);
+        CHECK(closes[0].reason == close_reason::protocol_error);
+        CHECK(std::string{closes[0].detail} == r.detail);
+    }
+}
+
+TEST_CASE("session: an acknowledgement for an unknown packet id is ignored, as Mosquitto does") {
+    online_session o;
+    for (const protocol::packet& p : {protocol::packet{protocol::puback{9}}, protocol::packet{protocol::pubrec{9}},
+                                     protocol::packet{protocol::pubcomp{9}}})
+        o.s.on_packet(p, t0, o.fx);
+    CHECK(all_of<close_connection>(o.fx).empty());
+}
+
+TEST_CASE("session: a repeated PUBREC is answered with PUBREL again [MQTT-4.3.3-1]") {
+    online_session o;
+    o.s.on_deliver(msg("t", qos::exactly_once), qos::exactly_once, false, o.fx);
+    o.fx.clear();
+    o.s.on_packet(protocol::pubrec{1}, t0, o.fx);
+    o.s.on_packet(protocol::pubrec{1}, t0, o.fx);
+    CHECK(packets<protocol::pubrel>(o.fx).size() == 2);
+    CHECK(all_of<close_connection>(o.fx).empty());
 }

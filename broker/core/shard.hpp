@@ -1,0 +1,156 @@
+#pragma once
+// One worker's share of the broker's MQTT state, sans I/O: the sessions it owns, the connections attached
+// to them, takeover, clean-session discard, the migration of sessions between shards, and everything a
+// session asks for that is not I/O (routing, subscriptions, retained messages on subscribe, drop counts).
+// Inputs are values (a CONNECT's parameters, packets, ticks, messages from other shards); outputs are
+// connection actions and messages to other shards, collected in out() for the caller to carry.
+//
+// Owned by one thread; not thread-safe. Shared with other shards: the router and the client registry
+// (each thread-safe) and session slots (atomic location).
+//
+// Migration. A session is live on one shard, moving to one, or gone (session_ref.hpp). A CONNECT for an
+// id whose session lives on shard O goes to O as a connect_request. O closes the old connection, then:
+//   - to resume a persistent session on shard C, marks the slot moving(C) and asks every other shard to
+//     flush; each answers flush_done behind whatever it routed to O before it saw the move. When all have
+//     answered, O sends the session to C. Until then deliveries reaching O still go into the session.
+//   - to start afresh (either side asked for a clean session), renews the session (new epoch: whatever
+//     was routed to the old incarnation is dropped on arrival) and sends it at once.
+// C parks deliveries and CONNECTs for a slot moving to it and replays them, in order, once the session is
+// installed. So a publisher's messages to one session keep their order through a move [MQTT-4.6.0-6]:
+// those routed before the move are in the session before it leaves, those routed after wait behind it.
+// No step retries or recurses; a state nobody foresaw refuses the CONNECT with CONNACK 3 and is logged.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/core/client_registry.hpp"
+#include "broker/core/effects_stack.hpp"
+#include "broker/core/router.hpp"
+#include "broker/core/session.hpp"
+#include "broker/core/shard_message.hpp"
+
+namespace mqttd::core {
+
+struct shard_stats {
+    std::uint64_t messages_dropped = 0;  // QoS 1/2 messages refused by a full session queue
+    std::uint64_t takeovers = 0;         // CONNECTs that took over an existing session [MQTT-3.1.4-2]
+    std::uint64_t superseded = 0;        // CONNECTs that lost to a newer connection holding the session
+    std::uint64_t moves = 0;             // sessions sent to another shard
+    std::uint64_t forwarded = 0;         // deliveries that followed a session to another shard
+    std::uint64_t unforeseen = 0;        // states the protocol says cannot happen (logged)
+};
+
+// Sees every message a session takes in (tests check exactly-once and order with it).
+class shard_observer {
+public:
+    virtual ~shard_observer() = default;
+    virtual void taken_in(const session_slot& slot, std::uint32_t epoch, const message_ptr& msg) = 0;
+};
+
+class shard {
+public:
+    struct output {
+        std::vector<connection_action> actions;
+        std::vector<std::vector<shard_message>> outbox;  // by destination shard, in order
+    };
+
+    shard(shard_index index, std::size_t shard_count, router& routes, client_registry& registry,
+          session_limits limits);
+    ~shard();
+    shard(const shard&) = delete;
+    shard& operator=(const shard&) = delete;
+
+    // A connection on this shard sent a CONNECT that passed every check (client id, credentials).
+    void connect(connection_id conn, connection_params params, time_point now);
+    // A packet after CONNECT, from a connection this shard attached.
+    void packet(connection_id conn, const protocol::packet& p, time_point now);
+    // The connection's keepalive deadline may have passed [MQTT-3.1.2-24].
+    void tick(connection_id conn, time_point now);
+    // The network connection ended (or the broker is stopping) without the shard asking for it.
+    void connection_lost(connection_id conn, close_reason why);
+    // A message from another shard.
+    void receive(shard_message message, time_point now);
+
+    output& out() noexcept { return out_; }
+
+    time_point keepalive_deadline(connection_id conn) const noexcept;
+    std::size_t session_count() const noexcept { return sessions_.size(); }
+    const session* find_session(const session_slot* slot) const noexcept;
+    const shard_stats& stats() const noexcept { return stats_; }
+    std::size_t max_nesting() const noexcept { return effects_.max_depth(); }
+    void set_observer(shard_observer* observer) noexcept { observer_ = observer; }
+
+private:
+    struct outgoing_move {
+        shard_index to;
+        connection_id conn;
+        bool session_present;
+        std::uint64_t id;
+        std::size_t flushes_pending;
+        std::vector<connect_request> carried;  // CONNECTs that arrived while the session was leaving
+    };
+    struct entry {
+        session_ref slot;
+        std::uint32_t epoch;
+        std::unique_ptr<session> state;
+        connection_id conn = 0;  // 0 while offline
+        std::optional<outgoing_move> move;
+    };
+
+    // shard.cpp: connections, effects, routing
+    entry& install(session_ref slot, std::uint32_t epoch, std::unique_ptr<session> state);
+    entry* find(const session_slot* slot) noexcept;
+    void attach(entry& e, connection_id conn, connection_params params, bool session_present, time_point now);
+    void end_connection(entry& e, close_reason why, const char* detail, bool is_connection_open);
+    void session_ended(entry& e, close_reason why, const char* detail, bool is_connection_open);
+    void renew(entry& e);
+    void discard(entry& e);
+    void apply(entry& e, effects& fx);
+    void subscribe(entry& e, const add_subscription& s);
+    void publish(const message_ptr& msg);
+    void deliver(delivery d);
+    void deliver_into(entry& e, const message_ptr& msg, protocol::qos granted, bool retained);
+    void send(shard_index to, shard_message m);
+    void unforeseen(const char* what, const session_slot& slot);
+
+    // shard_migration.cpp: takeover and moves
+    void dispatch_connect(connect_request req, time_point now);
+    void take_over(entry& e, connect_request req, time_point now);
+    void attach_waiting(entry& e, connection_id conn, bool session_present, time_point now);
+    void start_move(entry& e, shard_index to, connection_id conn, bool session_present);
+    void finish_move(entry& e);
+    void flush_finished(const flush_done& f);
+    void arrive(session_transfer t, time_point now);
+    void refuse(connect_request req, const char* why);
+    void answer(const connect_request& req, bool superseded);
+    void refused(const connect_refused& r);
+    void park(const session_slot* slot, shard_message m);
+
+    shard_index index_;
+    std::size_t shard_count_;
+    router& router_;
+    client_registry& registry_;
+    session_limits limits_;
+
+    std::unordered_map<const session_slot*, std::unique_ptr<entry>> sessions_;
+    std::unordered_map<connection_id, entry*> attached_;
+    // Connections whose session is coming from another shard, with their CONNECT's parameters.
+    std::unordered_map<connection_id, connection_params> waiting_;
+    // Deliveries and connect_requests for slots moving to this shard, in arrival order.
+    std::unordered_map<const session_slot*, std::vector<shard_message>> parked_;
+
+    output out_;
+    effects_stack effects_;
+    std::vector<subscriber> targets_;
+    std::vector<message_ptr> retained_found_;
+    std::vector<std::pair<message_ptr, protocol::qos>> retained_pending_;
+    std::uint64_t next_move_id_ = 0;
+    shard_stats stats_;
+    shard_observer* observer_ = nullptr;
+};
+
+}  // namespace mqttd::core
