@@ -248,7 +248,9 @@ std::size_t decoder::peek_header(std::span<const std::uint8_t> in, frame_header&
     if (in.empty()) return 0;
     if ((ec = check_first_byte(in[0]))) return 0;
     // Section 2.2.3: 7 bits per byte, least significant first, at most four bytes: a fourth byte that still
-    // says "more follows" is malformed as soon as it arrives.
+    // says "more follows" is malformed as soon as it arrives. So is a length in more bytes than it needs (a
+    // last byte of 0 after the first): 3.1.1 shows only the minimal encoding, MQTT 5 makes it a MUST
+    // [MQTT-1.5.5-1], and with one encoding per length no two parsers can disagree (README: Limits).
     std::size_t value = 0;
     std::size_t header_size = 0;
     for (std::size_t i = 1; i <= 4; ++i) {
@@ -256,7 +258,7 @@ std::size_t decoder::peek_header(std::span<const std::uint8_t> in, frame_header&
         const auto byte = in[i];
         value |= static_cast<std::size_t>(byte & 0x7F) << (7 * (i - 1));
         if ((byte & 0x80) == 0) {
-            header_size = i + 1;
+            header_size = byte == 0 && i > 1 ? 0 : i + 1;
             break;
         }
     }

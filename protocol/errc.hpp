@@ -11,7 +11,7 @@ namespace mqttd::protocol {
 
 enum class errc {
     // fixed header
-    malformed_remaining_length = 1,  // more than 4 bytes, or a non-minimal encoding is not checked [MQTT-2.2.3]
+    malformed_remaining_length = 1,  // more than 4 bytes, or more bytes than the value needs [MQTT-2.2.3]
     packet_too_large,                // remaining length above the configured maximum packet size
     invalid_packet_type,             // type 0 or 15 [MQTT-2.2.1]
     reserved_flags,                  // fixed header flags other than the ones the type requires [MQTT-2.2.2-2]

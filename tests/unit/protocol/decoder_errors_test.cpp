@@ -48,9 +48,13 @@ const byte_vector empty_id{0x00, 0x00};
 
 // --- fixed header ---
 
-TEST_CASE("decoder errors: 4 remaining-length bytes all with continuation bit (section 2.2.3)") {
+TEST_CASE("decoder errors: a remaining length over 4 bytes, or in more bytes than it needs (section 2.2.3)") {
     expect_error({0x30, 0xFF, 0xFF, 0xFF, 0xFF}, errc::malformed_remaining_length);
     expect_error({0x30, 0x80, 0x80, 0x80, 0x80, 0x01}, errc::malformed_remaining_length, 1U << 30);
+    // Non-minimal: 0 in two bytes, 2 in two bytes, 128 in three (MQTT 5 [MQTT-1.5.5-1]; see README).
+    expect_error({0xC0, 0x80, 0x00}, errc::malformed_remaining_length);
+    expect_error({0x40, 0x82, 0x00, 0x00, 0x01}, errc::malformed_remaining_length);
+    expect_error({0x30, 0x80, 0x81, 0x00}, errc::malformed_remaining_length);
 }
 
 TEST_CASE("decoder errors: packet_too_large with only the fixed header present") {

@@ -169,11 +169,16 @@ TEST_CASE("decoder: peek_header reports the frame once the header is complete") 
     CHECK(d.max_packet_size() == protocol::max_remaining_length + 5);
 }
 
-TEST_CASE("decoder: a non-minimal remaining length is accepted (3.1.1 does not forbid it)") {
-    const byte_vector bytes{0xC0, 0x80, 0x00};
-    const auto d = decode(bytes);
+TEST_CASE("decoder: a remaining length in more bytes than it needs is refused (MQTT 5 [MQTT-1.5.5-1]; README)") {
+    // 3.1.1 shows only the minimal encoding and says no more; with one encoding per length a packet cannot be
+    // read two ways. decoder_errors_test.cpp has the refused forms; the minimal ones still decode.
+    CHECK(decode(byte_vector{0xC0, 0x80, 0x00}).ec == protocol::errc::malformed_remaining_length);
+    CHECK_FALSE(decode(byte_vector{0xC0, 0x00}).ec);
+    byte_vector publish{0x30, 0x80, 0x01, 0x00, 0x01, 'a'};  // remaining length 128 = 0x80 0x01, minimal
+    publish.resize(3 + 128, 'x');
+    const auto d = decode(publish);
     CHECK_FALSE(d.ec);
-    CHECK(d.used == 3);
+    CHECK(d.used == 3 + 128);
 }
 
 TEST_CASE("decoder: SUBSCRIBE decoded into a packet holding a SUBSCRIBE reuses its vector") {
