@@ -2,13 +2,19 @@
 
 namespace mqttd::core {
 
+namespace {
+
+std::size_t size_of(const message& m) noexcept { return m.topic().size() + m.payload().size(); }
+
+}  // namespace
+
 retained_store::retained_store() = default;
-retained_store::~retained_store() = default;
+retained_store::~retained_store() { destroy_children(root_); }
 
 void retained_store::store(const message_ptr& msg) {
     std::string_view rest = msg->topic();
     if (msg->payload().empty()) {
-        erase(root_, rest);
+        erase(rest);
         return;
     }
     node* n = &root_;
@@ -19,68 +25,73 @@ void retained_store::store(const message_ptr& msg) {
         if (it == n->children.end()) it = n->children.emplace(std::string{level}, std::make_unique<node>()).first;
         n = it->second.get();
     }
-    if (!n->msg) ++count_;
-    n->msg = msg;
-}
-
-bool retained_store::erase(node& n, std::string_view rest) {
-    bool at_end = false;
-    const auto level = split_level(rest, at_end);
-    const auto it = n.children.find(level);
-    if (it == n.children.end()) return false;
-    node& child = *it->second;
-    bool erased = false;
-    if (at_end) {
-        if (child.msg) {
-            child.msg.reset();
-            --count_;
-            erased = true;
-        }
+    if (n->msg) {
+        bytes_ -= size_of(*n->msg);
     } else {
-        erased = erase(child, rest);
+        ++count_;
     }
-    if (child.is_empty()) n.children.erase(it);
-    return erased;
+    n->msg = msg;
+    bytes_ += size_of(*msg);
 }
 
-void retained_store::collect_all(const node& n, std::vector<message_ptr>& out) {
-    if (n.msg) out.push_back(n.msg);
-    for (const auto& [level, child] : n.children) collect_all(*child, out);
-}
-
-void retained_store::match_level(const node& n, std::string_view rest, bool is_first,
-                                 std::vector<message_ptr>& out) {
-    bool at_end = false;
-    const auto level = split_level(rest, at_end);
-    if (level == "#") {
-        // [MQTT-4.7.1-2] the parent level itself matches too ("a/#" matches "a"); at the root there is
-        // no parent topic. [MQTT-4.7.2-1] a leading wildcard skips '$' topics.
-        if (!is_first && n.msg) out.push_back(n.msg);
-        for (const auto& [name, child] : n.children) {
-            if (is_first && !name.empty() && name.front() == '$') continue;
-            collect_all(*child, out);
-        }
-        return;
-    }
-    const auto visit = [&](const node& child) {
-        if (at_end) {
-            if (child.msg) out.push_back(child.msg);
-        } else {
-            match_level(child, rest, false, out);
-        }
-    };
-    if (level == "+") {
-        for (const auto& [name, child] : n.children) {
-            if (is_first && !name.empty() && name.front() == '$') continue;
-            visit(*child);
-        }
-        return;
-    }
-    if (const auto it = n.children.find(level); it != n.children.end()) visit(*it->second);
+void retained_store::erase(std::string_view topic) {
+    const auto path = find_path(root_, topic);
+    if (path.empty() || !path.back().first->msg) return;
+    auto& msg = path.back().first->msg;
+    bytes_ -= size_of(*msg);
+    msg.reset();
+    --count_;
+    prune_path(path);
 }
 
 void retained_store::match(std::string_view filter, std::vector<message_ptr>& out) const {
-    match_level(root_, filter, true, out);
+    // Depth first with explicit stacks: `pending` holds nodes with filter levels still to match, `everything`
+    // the subtrees a '#' takes whole.
+    struct pending_node {
+        const node* n;
+        std::string_view rest;
+        bool is_first;
+    };
+    std::vector<pending_node> pending{{&root_, filter, true}};
+    std::vector<const node*> everything;
+    // [MQTT-4.7.2-1] a leading wildcard skips '$' topics.
+    const auto skipped = [](bool is_first, const std::string& name) {
+        return is_first && !name.empty() && name.front() == '$';
+    };
+    while (!pending.empty()) {
+        const auto [n, rest_in, is_first] = pending.back();
+        pending.pop_back();
+        auto rest = rest_in;
+        bool at_end = false;
+        const auto level = split_level(rest, at_end);
+        if (level == "#") {
+            // [MQTT-4.7.1-2] the parent level itself matches too ("a/#" matches "a"); at the root there is
+            // no parent topic.
+            if (!is_first && n->msg) out.push_back(n->msg);
+            for (const auto& [name, child] : n->children)
+                if (!skipped(is_first, name)) everything.push_back(child.get());
+            continue;
+        }
+        const auto visit = [&](const node& child) {
+            if (at_end) {
+                if (child.msg) out.push_back(child.msg);
+            } else {
+                pending.push_back({&child, rest, false});
+            }
+        };
+        if (level == "+") {
+            for (const auto& [name, child] : n->children)
+                if (!skipped(is_first, name)) visit(*child);
+        } else if (const auto it = n->children.find(level); it != n->children.end()) {
+            visit(*it->second);
+        }
+    }
+    while (!everything.empty()) {
+        const auto* n = everything.back();
+        everything.pop_back();
+        if (n->msg) out.push_back(n->msg);
+        for (const auto& [name, child] : n->children) everything.push_back(child.get());
+    }
 }
 
 }  // namespace mqttd::core

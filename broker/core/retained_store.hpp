@@ -1,6 +1,7 @@
 #pragma once
 // Retained messages, one per topic, in a tree of topic levels so that a subscription's filter is matched by
-// walking the tree rather than scanning every retained topic. Not thread-safe: the router guards it.
+// walking the tree rather than scanning every retained topic. Every walk is iterative (level_tree.hpp). Not
+// thread-safe: the router guards it.
 
 #include <memory>
 #include <string>
@@ -26,6 +27,8 @@ public:
     void match(std::string_view filter, std::vector<message_ptr>& out) const;
 
     std::size_t size() const noexcept { return count_; }
+    // Topic and payload bytes of every retained message.
+    std::size_t bytes() const noexcept { return bytes_; }
 
 private:
     struct node {
@@ -34,12 +37,11 @@ private:
         bool is_empty() const noexcept { return children.empty() && !msg; }
     };
 
-    static void collect_all(const node& n, std::vector<message_ptr>& out);
-    static void match_level(const node& n, std::string_view rest, bool is_first, std::vector<message_ptr>& out);
-    bool erase(node& n, std::string_view rest);
+    void erase(std::string_view topic);
 
     node root_;
     std::size_t count_ = 0;
+    std::size_t bytes_ = 0;
 };
 
 }  // namespace mqttd::core

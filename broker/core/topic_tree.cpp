@@ -19,7 +19,7 @@ std::string_view split_level(std::string_view& rest, bool& at_end) noexcept {
 }
 
 topic_tree::topic_tree() = default;
-topic_tree::~topic_tree() = default;
+topic_tree::~topic_tree() { destroy_children(root_); }
 
 bool topic_tree::subscribe(const subscriber& s, std::string_view filter) {
     node* n = &root_;
@@ -41,71 +41,62 @@ bool topic_tree::subscribe(const subscriber& s, std::string_view filter) {
     return true;
 }
 
-bool topic_tree::remove(node& n, std::string_view rest, const session_slot* s, bool& removed) {
-    bool at_end = false;
-    const auto level = split_level(rest, at_end);
-    const auto it = n.children.find(level);
-    if (it == n.children.end()) return false;
-    node& child = *it->second;
-    if (at_end) {
-        auto& subs = child.subscribers;
-        const auto found = std::find_if(subs.begin(), subs.end(),
-                                        [s](const subscriber& sub) { return sub.session.get() == s; });
-        if (found != subs.end()) {
-            *found = std::move(subs.back());
-            subs.pop_back();
-            removed = true;
-        }
-    } else {
-        remove(child, rest, s, removed);
-    }
-    // Prune empty branches so a churn of unique filters does not leak nodes.
-    if (child.is_empty()) n.children.erase(it);
-    return removed;
-}
-
 bool topic_tree::unsubscribe(const session_slot* s, std::string_view filter) {
-    bool removed = false;
-    remove(root_, filter, s, removed);
-    if (removed) --count_;
-    return removed;
-}
-
-void topic_tree::collect(const node& n, std::vector<subscriber>& out) {
-    out.insert(out.end(), n.subscribers.begin(), n.subscribers.end());
-}
-
-void topic_tree::match_level(const node& n, std::string_view rest, bool is_first, bool is_dollar,
-                             std::vector<subscriber>& out) const {
-    bool at_end = false;
-    const auto level = split_level(rest, at_end);
-    // [MQTT-4.7.2-1] a leading wildcard never matches a '$' topic.
-    const bool wildcards_allowed = !(is_first && is_dollar);
-
-    if (wildcards_allowed) {
-        // [MQTT-4.7.1-2] '#' matches this level and everything below it.
-        if (const auto hash = n.children.find(std::string_view{"#"}); hash != n.children.end())
-            collect(*hash->second, out);
-    }
-    const auto visit = [&](const node& child) {
-        if (at_end) {
-            collect(child, out);
-            // "sport/#" also matches "sport" itself [MQTT-4.7.1-2].
-            if (const auto hash = child.children.find(std::string_view{"#"}); hash != child.children.end())
-                collect(*hash->second, out);
-        } else {
-            match_level(child, rest, false, is_dollar, out);
-        }
-    };
-    if (const auto exact = n.children.find(level); exact != n.children.end()) visit(*exact->second);
-    if (wildcards_allowed) {
-        if (const auto plus = n.children.find(std::string_view{"+"}); plus != n.children.end())
-            visit(*plus->second);
-    }
+    const auto path = find_path(root_, filter);
+    if (path.empty()) return false;
+    auto& subs = path.back().first->subscribers;
+    const auto found =
+        std::find_if(subs.begin(), subs.end(), [s](const subscriber& sub) { return sub.session.get() == s; });
+    if (found == subs.end()) return false;
+    *found = std::move(subs.back());
+    subs.pop_back();
+    --count_;
+    prune_path(path);
+    return true;
 }
 
 void topic_tree::match(std::string_view topic, std::vector<subscriber>& out) const {
-    match_level(root_, topic, true, !topic.empty() && topic.front() == '$', out);
+    // [MQTT-4.7.2-1] a leading wildcard never matches a '$' topic.
+    const bool is_dollar = !topic.empty() && topic.front() == '$';
+    const auto collect = [&out](const node& n) {
+        out.insert(out.end(), n.subscribers.begin(), n.subscribers.end());
+    };
+    const auto collect_hash_child = [&](const node& n) {
+        if (const auto hash = n.children.find(std::string_view{"#"}); hash != n.children.end()) collect(*hash->second);
+    };
+    // Depth first with an explicit stack: each entry is a node and the topic levels still to match below it.
+    // Reused per thread, so a match allocates nothing in the steady state.
+    struct pending {
+        const node* n;
+        std::string_view rest;
+        bool is_first;
+    };
+    thread_local std::vector<pending> stack;
+    stack.clear();
+    stack.push_back({&root_, topic, true});
+    while (!stack.empty()) {
+        const auto [n, rest_in, is_first] = stack.back();
+        stack.pop_back();
+        auto rest = rest_in;
+        bool at_end = false;
+        const auto level = split_level(rest, at_end);
+        const bool wildcards_allowed = !(is_first && is_dollar);
+        // [MQTT-4.7.1-2] '#' matches this level and everything below it.
+        if (wildcards_allowed) collect_hash_child(*n);
+        const auto visit = [&](const node& child) {
+            if (at_end) {
+                collect(child);
+                collect_hash_child(child);  // "sport/#" also matches "sport" itself [MQTT-4.7.1-2]
+            } else {
+                stack.push_back({&child, rest, false});
+            }
+        };
+        if (const auto exact = n->children.find(level); exact != n->children.end()) visit(*exact->second);
+        if (wildcards_allowed) {
+            if (const auto plus = n->children.find(std::string_view{"+"}); plus != n->children.end())
+                visit(*plus->second);
+        }
+    }
 }
 
 }  // namespace mqttd::core

@@ -1,5 +1,6 @@
 #pragma once
-// The subscription tree: topic filters split into levels, with '+' and '#' as ordinary child keys.
+// The subscription tree: topic filters split into levels, with '+' and '#' as ordinary child keys. Every walk
+// is iterative (level_tree.hpp), so a filter of 32,768 levels costs memory, not stack.
 // Not thread-safe on its own: the router guards it with a reader-writer lock (match under a shared lock,
 // subscribe/unsubscribe under an exclusive one).
 
@@ -10,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/core/level_tree.hpp"
 #include "broker/core/session_ref.hpp"
 #include "protocol/packet.hpp"
 
@@ -51,16 +53,10 @@ private:
         bool is_empty() const noexcept { return children.empty() && subscribers.empty(); }
     };
 
-    static void collect(const node& n, std::vector<subscriber>& out);
-    void match_level(const node& n, std::string_view rest, bool is_first, bool is_dollar,
-                     std::vector<subscriber>& out) const;
-    static bool remove(node& n, std::string_view rest, const session_slot* s, bool& removed);
 
     node root_;
     std::size_t count_ = 0;
 };
 
-// Splits "a/b/c" at the first '/': returns "a" and sets rest to "b/c"; at_end is set on the last level.
-std::string_view split_level(std::string_view& rest, bool& at_end) noexcept;
 
 }  // namespace mqttd::core

@@ -59,3 +59,21 @@ TEST_CASE("retained_store: wildcard filters find every matching topic [MQTT-3.8.
     CHECK(topics_matching(store, "other/x") == std::set<std::string>{"other/x"});
     CHECK(topics_matching(store, "other/y").empty());
 }
+
+TEST_CASE("retained_store: a 32,767-level topic is stored, matched by '#' and '+' paths, and erased") {
+    std::string deep = "a";
+    while (deep.size() + 2 <= 65535) deep += "/a";
+    retained_store store;
+    store.store(retained(deep, "x"));
+    store.store(retained("a", "y"));
+    std::vector<message_ptr> out;
+    store.match("#", out);
+    CHECK(out.size() == 2);
+    out.clear();
+    store.match(deep, out);
+    CHECK(out.size() == 1);
+    CHECK(store.bytes() == deep.size() + 1 + 2);
+    store.store(retained(deep, ""));  // [MQTT-3.3.1-10] an empty payload erases
+    CHECK(store.size() == 1);
+    CHECK(store.bytes() == 2);
+}

@@ -134,3 +134,25 @@ TEST_CASE("topic_tree: unsubscribe removes only that session's filter and prunes
     CHECK(tree.unsubscribe(b.get(), "x/y/#"));
     CHECK(tree.subscription_count() == 0);
 }
+
+TEST_CASE("topic_tree: a 32,767-level filter and topic are matched and removed without deep recursion") {
+    // 65,535 bytes of "a/a/.../a": as deep as an MQTT topic can go. Recursive walks would need megabytes of
+    // stack here (more under AddressSanitizer); the tree's walks are iterative.
+    std::string deep = "a";
+    while (deep.size() + 2 <= 65535) deep += "/a";
+    topic_tree tree;
+    const auto s = std::make_shared<session_slot>("c", 0);
+    CHECK(tree.subscribe({s, 1, qos::at_least_once}, deep));
+    CHECK(tree.subscribe({s, 1, qos::at_least_once}, "a/+/#"));
+    std::vector<subscriber> out;
+    tree.match(deep, out);
+    CHECK(out.size() == 2);
+    std::string plus_path = "+";
+    while (plus_path.size() + 2 <= 65535) plus_path += "/+";
+    CHECK(tree.subscribe({s, 1, qos::at_least_once}, plus_path));
+    out.clear();
+    tree.match(deep, out);
+    CHECK(out.size() == 3);
+    CHECK(tree.unsubscribe(s.get(), deep));
+    CHECK(tree.subscription_count() == 2);
+}  // the destructor frees the remaining 32,767-deep branch iteratively too
