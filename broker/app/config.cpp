@@ -178,6 +178,7 @@ net::listener_options read_listener(const json& value, const std::string& file, 
     l.bind = r.get_string("bind", "127.0.0.1");
     if (r.find("port") == nullptr) r.fail(r.key_path("port"), "missing (expected integer 0..65535)");
     l.port = static_cast<std::uint16_t>(r.get_integer("port", 1883, 0, 65535));
+    l.max_connections = static_cast<std::size_t>(r.get_integer("max_connections", 0, 0, 10'000'000));
     // Keys of other listener types are unknown here, so a TLS key on a tcp listener is reported, not ignored.
     if (net::uses_tls(l.type)) read_tls_keys(r, l.tls);
     if (net::uses_websocket(l.type)) {
@@ -188,6 +189,29 @@ net::listener_options read_listener(const json& value, const std::string& file, 
     }
     r.reject_unknown_keys();
     return l;
+}
+
+std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds{static_cast<long long>(s * 1000)}; }
+
+std::size_t size_value(object_reader& r, const std::string& key, std::size_t fallback, long long min, long long max) {
+    return static_cast<std::size_t>(r.get_integer(key, static_cast<long long>(fallback), min, max));
+}
+
+// The limits that protect the broker (README: "Limits and protections").
+void read_limits(object_reader& r, net::server_options& s) {
+    const net::server_options defaults;
+    // [MQTT-2.2.3] 268,435,455 bytes of remaining length + 5 bytes of fixed header.
+    s.max_packet_size = size_value(r, "max_packet_size", defaults.max_packet_size, 16, 268'435'460);
+    s.connect_timeout = seconds(r.get_number("connect_timeout", 10, 0.01, 3600));
+    s.max_outbound_bytes = size_value(r, "max_outbound_bytes", defaults.max_outbound_bytes, 1024, 1LL << 40);
+    s.write_timeout = seconds(r.get_number("write_timeout", 30, 0.1, 3600));
+    s.max_connections = size_value(r, "max_connections", 0, 0, 10'000'000);
+    auto& session = s.shard.session;
+    session.max_inflight = size_value(r, "max_inflight", session.max_inflight, 1, 65535);
+    session.max_queued_messages = size_value(r, "max_queued_messages", session.max_queued_messages, 0, 100'000'000);
+    session.max_queued_bytes = size_value(r, "max_queued_bytes", session.max_queued_bytes, 0, 1LL << 40);
+    // Ten years at most: a longer "never" is 0.
+    s.shard.session_expiry = seconds(r.get_number("session_expiry", 0, 0, 10.0 * 365 * 24 * 3600));
 }
 
 }  // namespace
@@ -222,13 +246,7 @@ config parse_config(const std::string& text, const std::string& file) {
                   : level == "debug"   ? logging::level::debug
                                        : logging::level::info;
     c.server.allow_anonymous = r.get_bool("allow_anonymous", true);
-    // [MQTT-2.2.3] 268,435,455 bytes of remaining length + 5 bytes of fixed header.
-    c.server.max_packet_size = static_cast<std::size_t>(r.get_integer("max_packet_size", 268'435'460, 16, 268'435'460));
-    c.server.connect_timeout = std::chrono::milliseconds{
-        static_cast<long long>(r.get_number("connect_timeout", 10, 0.01, 3600) * 1000)};
-    c.server.session.max_inflight = static_cast<std::size_t>(r.get_integer("max_inflight", 20, 1, 65535));
-    c.server.session.max_queued_messages =
-        static_cast<std::size_t>(r.get_integer("max_queued_messages", 1000, 0, 100'000'000));
+    read_limits(r, c.server);
     r.reject_unknown_keys();
     return c;
 }

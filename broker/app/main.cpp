@@ -11,6 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "broker/app/config.hpp"
 #include "broker/logging/log.hpp"
@@ -116,9 +117,12 @@ int main(int argc, char** argv) {
     boost::asio::io_context signals_context{1};
     boost::asio::signal_set stop_signals{signals_context, SIGINT, SIGTERM};
     boost::asio::signal_set reload_signal{signals_context, SIGHUP};
+    // Once a minute, a line summing up drops and refusals (only when something changed).
+    boost::asio::steady_timer summary_timer{signals_context};
     stop_signals.async_wait([&](const boost::system::error_code&, int signal_number) {
         logging::log_line{logging::level::info} << "event=shutdown signal=" << signal_number;
         reload_signal.cancel();
+        summary_timer.cancel();
     });
     std::function<void(const boost::system::error_code&, int)> on_reload = [&](const boost::system::error_code& ec, int) {
         if (ec) return;
@@ -127,9 +131,18 @@ int main(int argc, char** argv) {
         reload_signal.async_wait(on_reload);
     };
     reload_signal.async_wait(on_reload);
+    std::function<void(const boost::system::error_code&)> on_summary = [&](const boost::system::error_code& ec) {
+        if (ec) return;
+        server->log_summary();
+        summary_timer.expires_after(std::chrono::minutes{1});
+        summary_timer.async_wait(on_summary);
+    };
+    summary_timer.expires_after(std::chrono::minutes{1});
+    summary_timer.async_wait(on_summary);
     signals_context.run();
 
     server->stop(std::chrono::seconds{3});
+    server->log_summary();  // what changed since the last minute's line
     std::fflush(stderr);
     // Every connection has been closed and flushed; no state outlives the process yet (no persistence),
     // so skip tearing down the workers' event loops one by one.

@@ -3,6 +3,7 @@
 // in order. The vector is caller-owned and reused, so a call allocates nothing for its output in the
 // steady state.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -23,7 +24,9 @@ enum class close_reason {
     session_taken_over,  // [MQTT-3.1.4-2] another connection with the same client id
     server_shutdown,     // the broker is stopping: no will (see README)
     connect_rejected,    // CONNACK with a non-zero code was sent [MQTT-3.2.2-5]
+    write_timeout,       // the client stopped reading: writes made no progress for write_timeout
 };
+inline constexpr std::size_t close_reason_count = 9;
 
 const char* to_string(close_reason r) noexcept;
 
@@ -50,8 +53,22 @@ struct remove_subscription { std::string filter; };
 // [MQTT-3.3.1-6], each at its subscription's granted QoS.
 struct deliver_retained {};
 
-// A QoS 1/2 message dropped because the offline/in-flight queue is full (max_queued_messages).
-struct message_dropped { std::string topic; std::uint64_t dropped_total; };
+// Why a message did not reach a session. Every drop is counted by reason.
+enum class drop_reason : std::uint8_t {
+    queue_full,        // QoS 1/2: the session's queue holds max_queued_messages
+    queue_bytes_full,  // QoS 1/2: the session's queue holds max_queued_bytes
+    outbound_full,     // QoS 0: the connection's unsent bytes passed max_outbound_bytes (a slow reader)
+    offline_qos0,      // QoS 0 for a session with no connection: not kept, by design (as Mosquitto)
+};
+inline constexpr std::size_t drop_reason_count = 4;
+const char* to_string(drop_reason r) noexcept;
+
+// A message this session will never deliver. `dropped_total` counts this session's drops for the reason.
+struct message_dropped {
+    std::string topic;
+    drop_reason reason;
+    std::uint64_t dropped_total;
+};
 
 struct close_connection {
     close_reason reason;

@@ -13,6 +13,7 @@ session::session(std::string client_id, session_limits limits)
 void session::attach(connection_params params, bool session_present, time_point now, effects& out) {
     params_ = std::move(params);
     is_online_ = true;
+    is_write_blocked_ = false;  // a new connection starts with nothing unsent
     deadline_ = params_.keep_alive == 0 ? time_point::max()
                                          : now + std::chrono::milliseconds{params_.keep_alive} * 1500;
     // MQTT 3.1 has no session-present flag: the first byte of its CONNACK variable header is reserved, 0.
@@ -168,16 +169,27 @@ void session::on_deliver(const message_ptr& msg, qos granted, bool retained, eff
     // [MQTT-3.8.4-6] the lesser of the published and the granted QoS.
     const auto q = std::min(msg->qos_level(), granted);
     if (q == qos::at_most_once) {
-        // QoS 0 is not queued for an offline client (as Mosquitto's default).
-        if (is_online_) out.push_back(send_publish{msg, q, 0, false, retained});
+        // QoS 0 is not queued for an offline client (as Mosquitto's default), nor for a client that does not
+        // read what it was already sent.
+        if (!is_online_) return drop(msg, drop_reason::offline_qos0, out);
+        if (is_write_blocked_) return drop(msg, drop_reason::outbound_full, out);
+        out.push_back(send_publish{msg, q, 0, false, retained});
         return;
     }
     // [MQTT-4.6.0-1..3] keep the order: while anything waits, new messages wait behind it.
-    if (!is_online_ || inflight_.is_full() || !queue_.empty()) {
+    if (!is_online_ || is_write_blocked_ || inflight_.is_full() || !queue_.empty()) {
         enqueue(msg, q, retained, out);
         return;
     }
     send_new(msg, q, retained, out);
+}
+
+void session::set_write_blocked(bool is_blocked, time_point now, effects& out) {
+    is_write_blocked_ = is_blocked;
+    if (is_blocked || !is_online_) return;
+    // [MQTT-3.1.2-24] counts from the last packet the server could have read: none were, while blocked.
+    if (params_.keep_alive != 0) deadline_ = std::max(deadline_, now + std::chrono::milliseconds{params_.keep_alive} * 1500);
+    drain_queue(out);
 }
 
 void session::send_new(const message_ptr& msg, qos qos_level, bool retain, effects& out) {
@@ -189,19 +201,38 @@ void session::send_new(const message_ptr& msg, qos qos_level, bool retain, effec
     out.push_back(send_publish{msg, qos_level, *id, false, retain});
 }
 
+namespace {
+
+std::size_t queued_size(const message& m) noexcept { return m.topic().size() + m.payload().size(); }
+
+}  // namespace
+
 void session::enqueue(const message_ptr& msg, qos qos_level, bool retain, effects& out) {
-    if (queue_.size() >= limits_.max_queued_messages) {
-        ++dropped_;
-        out.push_back(message_dropped{std::string{msg->topic()}, dropped_});
-        return;
-    }
+    if (queue_.size() >= limits_.max_queued_messages) return drop(msg, drop_reason::queue_full, out);
+    const auto size = queued_size(*msg);
+    // A message larger than the whole byte budget still fits an empty queue, so it is never stuck forever.
+    if (limits_.max_queued_bytes != 0 && !queue_.empty() && queued_bytes_ + size > limits_.max_queued_bytes)
+        return drop(msg, drop_reason::queue_bytes_full, out);
     queue_.push_back({msg, qos_level, retain});
+    queued_bytes_ += size;
+}
+
+void session::drop(const message_ptr& msg, drop_reason why, effects& out) {
+    const auto total = ++dropped_[static_cast<std::size_t>(why)];
+    out.push_back(message_dropped{std::string{msg->topic()}, why, total});
+}
+
+std::uint64_t session::dropped_count() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto d : dropped_) n += d;
+    return n;
 }
 
 void session::drain_queue(effects& out) {
-    while (is_online_ && !queue_.empty() && !inflight_.is_full()) {
+    while (is_online_ && !is_write_blocked_ && !queue_.empty() && !inflight_.is_full()) {
         auto next = std::move(queue_.front());
         queue_.pop_front();
+        queued_bytes_ -= queued_size(*next.msg);
         send_new(next.msg, next.qos_level, next.retain, out);
     }
 }
@@ -215,6 +246,16 @@ std::optional<protocol::connack_code> check_client_id(const protocol::connect& c
     return std::nullopt;
 }
 
+const char* to_string(drop_reason r) noexcept {
+    switch (r) {
+    case drop_reason::queue_full: return "queue_full";
+    case drop_reason::queue_bytes_full: return "queue_bytes_full";
+    case drop_reason::outbound_full: return "outbound_full";
+    case drop_reason::offline_qos0: return "offline_qos0";
+    }
+    return "unknown";
+}
+
 const char* to_string(close_reason r) noexcept {
     switch (r) {
     case close_reason::client_disconnect: return "client_disconnect";
@@ -225,6 +266,7 @@ const char* to_string(close_reason r) noexcept {
     case close_reason::session_taken_over: return "session_taken_over";
     case close_reason::server_shutdown: return "server_shutdown";
     case close_reason::connect_rejected: return "connect_rejected";
+    case close_reason::write_timeout: return "write_timeout";
     }
     return "unknown";
 }

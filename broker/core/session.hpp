@@ -4,6 +4,7 @@
 // and clock ticks go in; effects come out, appended to a caller-owned vector.
 // Owned by exactly one worker at a time; not thread-safe. Never performs I/O and never reads the clock.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -25,6 +26,7 @@ using time_point = clock::time_point;
 struct session_limits {
     std::size_t max_inflight = 20;
     std::size_t max_queued_messages = 1000;
+    std::size_t max_queued_bytes = 64 * 1024 * 1024;  // topic + payload bytes in the queue; 0: no limit
 };
 
 // What a CONNECT says about the connection, copied out of the receive buffer.
@@ -56,6 +58,11 @@ public:
     // Checks the keepalive deadline [MQTT-3.1.2-24].
     void on_tick(time_point now, effects& out);
 
+    // The connection's unsent bytes passed max_outbound_bytes (true) or fell back (false). While blocked,
+    // QoS 0 messages are dropped and QoS 1/2 messages wait in the queue; unblocking sends what waited.
+    // The client's packets were not read meanwhile, so on unblocking its keepalive starts afresh.
+    void set_write_blocked(bool is_blocked, time_point now, effects& out);
+
     // The connection ended: publishes the will unless the client sent DISCONNECT [MQTT-3.1.2-8, -10].
     void detach(close_reason why, effects& out);
 
@@ -73,8 +80,10 @@ public:
         return subscriptions_;
     }
     std::size_t queued_count() const noexcept { return queue_.size(); }
+    std::size_t queued_bytes() const noexcept { return queued_bytes_; }
     std::size_t inflight_count() const noexcept { return inflight_.size(); }
-    std::uint64_t dropped_count() const noexcept { return dropped_; }
+    std::uint64_t dropped_count() const noexcept;
+    bool is_write_blocked() const noexcept { return is_write_blocked_; }
 
 private:
     struct queued_message {
@@ -91,6 +100,7 @@ private:
     void on_pubcomp(protocol::packet_id id, effects& out);
     void send_new(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out);
     void enqueue(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out);
+    void drop(const message_ptr& msg, drop_reason why, effects& out);
     void drain_queue(effects& out);
     void protocol_violation(const char* what, effects& out);
 
@@ -98,15 +108,17 @@ private:
     session_limits limits_;
     connection_params params_;
     bool is_online_ = false;
+    bool is_write_blocked_ = false;
     time_point deadline_ = time_point::max();
 
     std::map<std::string, protocol::qos, std::less<>> subscriptions_;
     inflight_window inflight_;
     std::deque<queued_message> queue_;
+    std::size_t queued_bytes_ = 0;
     // [MQTT-4.3.3-2] QoS 2 packet ids received and PUBREC'd but not yet released: a re-sent PUBLISH with
     // one of these ids is acknowledged again but not routed again.
     std::unordered_set<protocol::packet_id> awaiting_pubrel_;
-    std::uint64_t dropped_ = 0;
+    std::array<std::uint64_t, drop_reason_count> dropped_{};
 };
 
 // CONNECT checks that decide the CONNACK code before a session is looked up [MQTT-3.1.3-8], [MQTT-3.2.2-4]:

@@ -11,8 +11,8 @@ using logging::log_line;
 using logging::quoted;
 
 shard::shard(shard_index index, std::size_t shard_count, router& routes, client_registry& registry,
-             session_limits limits)
-    : index_{index}, shard_count_{shard_count}, router_{routes}, registry_{registry}, limits_{limits} {
+             shard_options options)
+    : index_{index}, shard_count_{shard_count}, router_{routes}, registry_{registry}, options_{options} {
     out_.outbox.resize(shard_count);
 }
 
@@ -21,10 +21,11 @@ shard::~shard() = default;
 // ---- inputs from this shard's connections
 
 void shard::connect(connection_id conn, connection_params params, time_point now) {
+    now_ = now;
     auto [slot, is_new] = registry_.acquire(params.client_id, index_);
     if (is_new) {
         const auto epoch = slot->next_epoch();
-        auto& e = install(slot, epoch, std::make_unique<session>(slot->client_id, limits_));
+        auto& e = install(slot, epoch, std::make_unique<session>(slot->client_id, options_.session));
         attach(e, conn, std::move(params), false, now);
         return;
     }
@@ -34,6 +35,7 @@ void shard::connect(connection_id conn, connection_params params, time_point now
 }
 
 void shard::packet(connection_id conn, const protocol::packet& p, time_point now) {
+    now_ = now;
     const auto it = attached_.find(conn);
     if (it == attached_.end()) return;  // closed by the shard a moment ago; the rest of its bytes are moot
     auto& e = *it->second;
@@ -43,6 +45,7 @@ void shard::packet(connection_id conn, const protocol::packet& p, time_point now
 }
 
 void shard::tick(connection_id conn, time_point now) {
+    now_ = now;
     const auto it = attached_.find(conn);
     if (it == attached_.end()) return;
     auto& e = *it->second;
@@ -51,12 +54,40 @@ void shard::tick(connection_id conn, time_point now) {
     apply(e, *fx);
 }
 
-void shard::connection_lost(connection_id conn, close_reason why) {
+void shard::connection_lost(connection_id conn, close_reason why, time_point now) {
+    now_ = now;
     // A connection still waiting for its session: the session settles offline when it arrives.
     if (waiting_.erase(conn) != 0) return;
     const auto it = attached_.find(conn);
     if (it == attached_.end()) return;
     session_ended(*it->second, why, nullptr, false);
+}
+
+void shard::write_blocked(connection_id conn, bool is_blocked, time_point now) {
+    now_ = now;
+    const auto it = attached_.find(conn);
+    if (it == attached_.end()) return;
+    auto& e = *it->second;
+    const effects_stack::lease fx{effects_};
+    e.state->set_write_blocked(is_blocked, now, *fx);
+    apply(e, *fx);
+}
+
+std::size_t shard::expire(time_point now) {
+    now_ = now;
+    std::size_t expired = 0;
+    while (!expiries_.empty() && expiries_.begin()->first <= now) {
+        const auto node = expiries_.extract(expiries_.begin());
+        auto* e = find(node.mapped().get());
+        // Reconnected, moved away or already gone since: its own deadline (if any) is elsewhere.
+        if (e == nullptr || e->conn != 0 || e->move || e->expires_at != node.key()) continue;
+        log_line{level::info} << "event=session_expired client_id=" << quoted{e->slot->client_id}
+                              << " queued=" << e->state->queued_count();
+        ++stats_.sessions_expired;
+        ++expired;
+        discard(*e);
+    }
+    return expired;
 }
 
 time_point shard::keepalive_deadline(connection_id conn) const noexcept {
@@ -72,6 +103,7 @@ const session* shard::find_session(const session_slot* slot) const noexcept {
 // ---- inputs from other shards
 
 void shard::receive(shard_message message, time_point now) {
+    now_ = now;
     std::visit(
         [&](auto&& m) {
             using T = std::decay_t<decltype(m)>;
@@ -110,6 +142,7 @@ shard::entry* shard::find(const session_slot* slot) noexcept {
 
 void shard::attach(entry& e, connection_id conn, connection_params params, bool session_present, time_point now) {
     e.conn = conn;
+    e.expires_at = time_point::max();
     attached_.insert_or_assign(conn, &e);
     out_.actions.push_back({conn, connection_attached{session_present}});
     const effects_stack::lease fx{effects_};
@@ -132,7 +165,17 @@ void shard::end_connection(entry& e, close_reason why, const char* detail, bool 
 void shard::session_ended(entry& e, close_reason why, const char* detail, bool is_connection_open) {
     end_connection(e, why, detail, is_connection_open);
     // [MQTT-3.1.2-6] a clean session lasts as long as its network connection.
-    if (e.state->is_clean()) discard(e);
+    if (e.state->is_clean()) {
+        discard(e);
+    } else {
+        went_offline(e);
+    }
+}
+
+void shard::went_offline(entry& e) {
+    if (options_.session_expiry.count() == 0) return;
+    e.expires_at = now_ + options_.session_expiry;
+    expiries_.emplace(e.expires_at, e.slot);
 }
 
 // [MQTT-3.1.2-6] the previous session is discarded and a new one starts under the same slot. Its new
@@ -140,7 +183,7 @@ void shard::session_ended(entry& e, close_reason why, const char* detail, bool i
 void shard::renew(entry& e) {
     for (const auto& [filter, granted] : e.state->subscriptions()) router_.unsubscribe(e.slot.get(), filter);
     e.epoch = e.slot->next_epoch();
-    e.state = std::make_unique<session>(e.slot->client_id, limits_);
+    e.state = std::make_unique<session>(e.slot->client_id, options_.session);
 }
 
 void shard::discard(entry& e) {
@@ -175,10 +218,12 @@ void shard::apply(entry& e, effects& fx) {
             retained_pending_.clear();
             for (const auto& [msg, granted] : pending) deliver_into(e, msg, granted, true);
         } else if (auto* m = std::get_if<message_dropped>(&effect)) {
-            ++stats_.messages_dropped;
-            // The first drop and then every 1000th, so a flood does not flood the log too.
-            if (m->dropped_total % 1000 == 1)
-                log_line{level::warning} << "event=queue_full client_id=" << quoted{e.slot->client_id}
+            ++stats_.dropped[static_cast<std::size_t>(m->reason)];
+            // QoS 0 for an offline client is not kept by design; any other drop is news. The first and then
+            // every 1000th per session and reason, so a flood does not flood the log too.
+            if (m->reason != drop_reason::offline_qos0 && m->dropped_total % 1000 == 1)
+                log_line{level::warning} << "event=message_dropped reason=" << to_string(m->reason)
+                                         << " client_id=" << quoted{e.slot->client_id}
                                          << " topic=" << quoted{m->topic} << " dropped_total=" << m->dropped_total;
         } else if (auto* c = std::get_if<close_connection>(&effect)) {
             // Terminal: ending the session may discard it, so nothing after this may touch `e`.
@@ -231,7 +276,7 @@ void shard::deliver(delivery d) {
 }
 
 void shard::deliver_into(entry& e, const message_ptr& msg, protocol::qos granted, bool retained) {
-    if (observer_ != nullptr) observer_->taken_in(*e.slot, e.epoch, msg);
+    if (observer_ != nullptr) observer_->taken_in(*e.slot, e.epoch, msg, retained);
     const effects_stack::lease fx{effects_};
     e.state->on_deliver(msg, granted, retained, *fx);
     apply(e, *fx);

@@ -20,8 +20,11 @@
 // those routed before the move are in the session before it leaves, those routed after wait behind it.
 // No step retries or recurses; a state nobody foresaw refuses the CONNECT with CONNACK 3 and is logged.
 
+#include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -35,8 +38,15 @@
 
 namespace mqttd::core {
 
+struct shard_options {
+    session_limits session;
+    // How long an offline persistent session is kept; zero: for ever (MQTT 3.1.1 has no expiry).
+    std::chrono::milliseconds session_expiry{0};
+};
+
 struct shard_stats {
-    std::uint64_t messages_dropped = 0;  // QoS 1/2 messages refused by a full session queue
+    std::array<std::uint64_t, drop_reason_count> dropped{};  // messages a session did not take, by reason
+    std::uint64_t sessions_expired = 0;
     std::uint64_t takeovers = 0;         // CONNECTs that took over an existing session [MQTT-3.1.4-2]
     std::uint64_t superseded = 0;        // CONNECTs that lost to a newer connection holding the session
     std::uint64_t moves = 0;             // sessions sent to another shard
@@ -48,7 +58,8 @@ struct shard_stats {
 class shard_observer {
 public:
     virtual ~shard_observer() = default;
-    virtual void taken_in(const session_slot& slot, std::uint32_t epoch, const message_ptr& msg) = 0;
+    // `retained`: sent because a subscription was made, not routed (the same message may come again so).
+    virtual void taken_in(const session_slot& slot, std::uint32_t epoch, const message_ptr& msg, bool retained) = 0;
 };
 
 class shard {
@@ -59,7 +70,7 @@ public:
     };
 
     shard(shard_index index, std::size_t shard_count, router& routes, client_registry& registry,
-          session_limits limits);
+          shard_options options);
     ~shard();
     shard(const shard&) = delete;
     shard& operator=(const shard&) = delete;
@@ -71,9 +82,13 @@ public:
     // The connection's keepalive deadline may have passed [MQTT-3.1.2-24].
     void tick(connection_id conn, time_point now);
     // The network connection ended (or the broker is stopping) without the shard asking for it.
-    void connection_lost(connection_id conn, close_reason why);
+    void connection_lost(connection_id conn, close_reason why, time_point now);
+    // The connection's unsent bytes passed max_outbound_bytes (true), or fell back under it (false).
+    void write_blocked(connection_id conn, bool is_blocked, time_point now);
     // A message from another shard.
     void receive(shard_message message, time_point now);
+    // Discards the offline persistent sessions whose session_expiry has passed. Returns how many.
+    std::size_t expire(time_point now);
 
     output& out() noexcept { return out_; }
 
@@ -99,6 +114,7 @@ private:
         std::unique_ptr<session> state;
         connection_id conn = 0;  // 0 while offline
         std::optional<outgoing_move> move;
+        time_point expires_at = time_point::max();  // while offline and persistent, with session_expiry set
     };
 
     // shard.cpp: connections, effects, routing
@@ -109,6 +125,7 @@ private:
     void session_ended(entry& e, close_reason why, const char* detail, bool is_connection_open);
     void renew(entry& e);
     void discard(entry& e);
+    void went_offline(entry& e);
     void apply(entry& e, effects& fx);
     void subscribe(entry& e, const add_subscription& s);
     void publish(const message_ptr& msg);
@@ -134,7 +151,8 @@ private:
     std::size_t shard_count_;
     router& router_;
     client_registry& registry_;
-    session_limits limits_;
+    shard_options options_;
+    time_point now_{};  // of the input being handled
 
     std::unordered_map<const session_slot*, std::unique_ptr<entry>> sessions_;
     std::unordered_map<connection_id, entry*> attached_;
@@ -142,6 +160,8 @@ private:
     std::unordered_map<connection_id, connection_params> waiting_;
     // Deliveries and connect_requests for slots moving to this shard, in arrival order.
     std::unordered_map<const session_slot*, std::vector<shard_message>> parked_;
+    // Offline persistent sessions by expiry time; an entry whose session came back meanwhile is skipped.
+    std::multimap<time_point, session_ref> expiries_;
 
     output out_;
     effects_stack effects_;

@@ -72,7 +72,11 @@ void shard::attach_waiting(entry& e, connection_id conn, bool session_present, t
     const auto it = waiting_.find(conn);
     if (it == waiting_.end()) {
         // The client went away while its session was on the way: it stays offline, or ends if clean.
-        if (e.state->is_clean()) discard(e);
+        if (e.state->is_clean()) {
+            discard(e);
+        } else {
+            went_offline(e);
+        }
         return;
     }
     auto params = std::move(it->second);

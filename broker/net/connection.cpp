@@ -23,9 +23,9 @@ constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-constexpr std::size_t initial_rx_size = 4096;
-constexpr std::size_t idle_rx_limit = 64 * 1024;  // a buffer grown for a big packet shrinks back past this
 constexpr auto close_grace = std::chrono::seconds{5};  // how long a closing connection may take to flush
+// One gathered write carries about this much, so the write timeout measures progress, not the backlog.
+constexpr std::size_t max_write_batch = 256 * 1024;
 
 // [MQTT-3.1.3-6] an id for a client that sent none: unique for the broker's life, no clock needed.
 std::string generate_client_id() {
@@ -40,14 +40,18 @@ std::string generate_client_id() {
 }  // namespace
 
 template <transport Transport>
-connection<Transport>::connection(worker& owner, Transport transport, bool use_identity_as_username)
+connection<Transport>::connection(worker& owner, Transport transport, bool use_identity_as_username,
+                                  connection_ticket ticket)
     : worker_{owner},
       id_{owner.add_connection(this)},
       transport_{std::move(transport)},
       use_identity_as_username_{use_identity_as_username},
+      ticket_{std::move(ticket)},
       decoder_{owner.options().max_packet_size},
+      connect_decoder_{std::min(owner.options().max_packet_size, max_connect_packet_size)},
       watchdog_timer_{owner.context()},
-      session_ready_{owner.context()} {}
+      session_ready_{owner.context()},
+      backlog_drained_{owner.context()} {}
 
 template <transport Transport>
 connection<Transport>::~connection() {
@@ -72,27 +76,22 @@ asio::awaitable<void> connection<Transport>::read_loop() {
             close(core::close_reason::network_error);
             co_return;
         }
-        rx_.resize(initial_rx_size);
         while (!is_closing_) {
-            if (rx_begin_ == rx_end_) {
-                rx_begin_ = rx_end_ = 0;
-                if (rx_.size() > idle_rx_limit) rx_.resize(initial_rx_size), rx_.shrink_to_fit();
+            // A client that does not read what it was sent is not read from either, until its backlog
+            // drains (its acknowledgements would otherwise pile up); write_timeout ends a client that never reads.
+            while (is_write_blocked_ && !is_closing_) {
+                backlog_drained_.expires_at(core::time_point::max());
+                co_await backlog_drained_.async_wait(as_tuple_awaitable);
             }
-            // Room for the whole pending packet (its size was checked against the limit from the header).
+            if (is_closing_) break;
+            // Room for the pending packet as its bytes arrive; its size was checked against the limit from the
+            // fixed header, and a claim alone allocates nothing.
             protocol::frame_header header;
-            std::error_code ec;
-            const auto pending = std::span{rx_.data() + rx_begin_, rx_end_ - rx_begin_};
-            if (decoder_.peek_header(pending, header, ec) > 0 && header.total() > rx_.size() - rx_begin_) {
-                std::memmove(rx_.data(), rx_.data() + rx_begin_, pending.size());
-                rx_end_ -= rx_begin_;
-                rx_begin_ = 0;
-                if (header.total() > rx_.size()) rx_.resize(header.total());
-            } else if (rx_end_ == rx_.size()) {
-                std::memmove(rx_.data(), rx_.data() + rx_begin_, pending.size());
-                rx_end_ -= rx_begin_;
-                rx_begin_ = 0;
-            }
-            auto [read_ec, n] = co_await transport_.read_some(asio::buffer(rx_.data() + rx_end_, rx_.size() - rx_end_));
+            std::error_code header_ec;
+            const auto& limits = phase_ == phase::awaiting_connect ? connect_decoder_ : decoder_;
+            const auto packet_size = limits.peek_header(rx_.data(), header, header_ec) > 0 ? header.total() : 0;
+            const auto room = rx_.prepare(packet_size);
+            auto [read_ec, n] = co_await transport_.read_some(asio::buffer(room.data(), room.size()));
             if (read_ec) {
                 if (!is_closing_) {
                     log_line{is_normal_close(read_ec) ? level::debug : level::warning}
@@ -102,7 +101,7 @@ asio::awaitable<void> connection<Transport>::read_loop() {
                 }
                 break;
             }
-            rx_end_ += n;
+            rx_.commit(n);
             if (!co_await handle_received()) break;
         }
     } catch (const std::exception& e) {
@@ -118,7 +117,8 @@ asio::awaitable<bool> connection<Transport>::handle_received() {
     while (!is_closing_) {
         protocol::packet packet;
         std::error_code ec;
-        const auto used = decoder_.next(std::span{rx_.data() + rx_begin_, rx_end_ - rx_begin_}, packet, ec);
+        const auto& limits = phase_ == phase::awaiting_connect ? connect_decoder_ : decoder_;
+        const auto used = limits.next(rx_.data(), packet, ec);
         if (ec) {
             protocol_error(ec);
             co_return false;
@@ -127,7 +127,7 @@ asio::awaitable<bool> connection<Transport>::handle_received() {
 
         if (phase_ == phase::attached) {
             worker_.shard().packet(id_, packet, core::clock::now());
-            rx_begin_ += used;
+            rx_.consume(used);
             worker_.carry_out();
             continue;
         }
@@ -140,7 +140,7 @@ asio::awaitable<bool> connection<Transport>::handle_received() {
             co_return false;
         }
         const bool is_accepted = on_connect(*c);
-        rx_begin_ += used;
+        rx_.consume(used);
         if (!is_accepted) co_return false;
         // Packets pipelined behind CONNECT wait until the session is attached (it may live on another worker).
         while (phase_ == phase::awaiting_session && !is_closing_) {
@@ -245,6 +245,7 @@ template <transport Transport>
 void connection<Transport>::send(const core::send_packet& p) {
     if (is_closed_) return;
     tx_.push(p);
+    check_backlog();
     start_writing();
 }
 
@@ -252,7 +253,24 @@ template <transport Transport>
 void connection<Transport>::send(const core::send_publish& p) {
     if (is_closed_) return;
     tx_.push(p);
+    check_backlog();
     start_writing();
+}
+
+template <transport Transport>
+void connection<Transport>::check_backlog() {
+    const auto limit = worker_.options().max_outbound_bytes;
+    const auto backlog = tx_.backlog_bytes();
+    // Blocked past the limit, unblocked below half of it, so a client near the line does not flap.
+    const bool should_block = is_write_blocked_ ? backlog > limit / 2 : backlog > limit;
+    if (should_block == is_write_blocked_ || is_closing_) return;
+    is_write_blocked_ = should_block;
+    log_line{level::debug} << "event=write_blocked client_id=" << logging::quoted{params_.client_id}
+                           << " addr=" << transport_.peer().address << " blocked=" << should_block
+                           << " backlog_bytes=" << backlog;
+    if (!should_block) backlog_drained_.cancel();
+    watchdog_timer_.cancel();  // the keepalive deadline is off while blocked, and on again after
+    if (phase_ == phase::attached) worker_.write_blocked(id_, should_block);
 }
 
 template <transport Transport>
@@ -267,9 +285,14 @@ template <transport Transport>
 asio::awaitable<void> connection<Transport>::write_loop() {
     auto self = this->shared_from_this();
     while (!tx_.is_empty() && !is_closed_) {
-        const auto& buffers = tx_.take_batch();
+        const auto& buffers = tx_.take_batch(max_write_batch);
+        write_started_ = core::clock::now();
+        // The watchdog sleeps until its nearest deadline; wake it when this write's timeout comes sooner.
+        if (watchdog_wake_ > write_started_ + worker_.options().write_timeout) watchdog_timer_.cancel();
         auto [ec, n] = co_await transport_.write_all(buffers);
+        write_started_ = core::time_point::max();
         tx_.release_written();
+        check_backlog();
         if (ec) {
             is_writing_ = false;
             if (!is_closing_) {
@@ -290,13 +313,15 @@ template <transport Transport>
 void connection<Transport>::close(core::close_reason why, bool tell_shard) {
     if (is_closing_) return;
     is_closing_ = true;
+    worker_.count_close(why);
     log_line{level::info} << "event=disconnect client_id=" << logging::quoted{params_.client_id}
                           << " addr=" << transport_.peer().address << " reason=" << core::to_string(why);
     if (tell_shard && phase_ != phase::awaiting_connect) {
-        worker_.shard().connection_lost(id_, why);
+        worker_.shard().connection_lost(id_, why, core::clock::now());
         worker_.carry_out();
     }
     session_ready_.cancel();
+    backlog_drained_.cancel();
     watchdog_timer_.cancel();  // the watchdog now enforces the flush grace period
     if (!is_writing_) finish_close();
 }
@@ -309,20 +334,34 @@ void connection<Transport>::finish_close() {
     watchdog_timer_.cancel();
 }
 
+// One timer per connection, set to the nearest of: the flush grace of a closing connection, the connect
+// deadline, the keepalive deadline (not while reading is paused for the client's own backlog), and the
+// write timeout of a write in progress.
 template <transport Transport>
 asio::awaitable<void> connection<Transport>::watchdog() {
     auto self = this->shared_from_this();
-    const auto close_deadline_unset = core::time_point::max();
-    auto close_deadline = close_deadline_unset;
+    const auto unset = core::time_point::max();
+    const auto write_timeout = worker_.options().write_timeout;
+    auto close_deadline = unset;
     while (!is_closed_) {
-        if (is_closing_ && close_deadline == close_deadline_unset) close_deadline = core::clock::now() + close_grace;
-        const auto deadline = is_closing_                  ? close_deadline
-                              : phase_ != phase::attached ? connect_deadline_
-                                                          : worker_.shard().keepalive_deadline(id_);
+        if (is_closing_ && close_deadline == unset) close_deadline = core::clock::now() + close_grace;
+        auto deadline = is_closing_                  ? close_deadline
+                        : phase_ != phase::attached ? connect_deadline_
+                        : is_write_blocked_         ? unset
+                                                    : worker_.shard().keepalive_deadline(id_);
+        if (write_started_ != unset) deadline = std::min(deadline, write_started_ + write_timeout);
+        watchdog_wake_ = deadline;
         watchdog_timer_.expires_at(deadline);
         co_await watchdog_timer_.async_wait(as_tuple_awaitable);
         if (is_closed_) break;
         const auto now = core::clock::now();
+        if (write_started_ != unset && now >= write_started_ + write_timeout) {
+            log_line{level::info} << "event=write_timeout client_id=" << logging::quoted{params_.client_id}
+                                  << " addr=" << transport_.peer().address << " backlog_bytes=" << tx_.backlog_bytes();
+            close(core::close_reason::write_timeout);
+            finish_close();  // nothing more will get through: do not wait out the flush grace
+            continue;
+        }
         if (is_closing_) {
             if (now >= close_deadline) finish_close();  // a client that stopped reading cannot stall its close
             continue;
@@ -334,6 +373,7 @@ asio::awaitable<void> connection<Transport>::watchdog() {
             }
             continue;
         }
+        if (is_write_blocked_) continue;
         worker_.shard().tick(id_, now);
         worker_.carry_out();
     }

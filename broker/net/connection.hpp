@@ -10,6 +10,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "broker/net/connection_ticket.hpp"
+#include "broker/net/receive_buffer.hpp"
 #include "broker/net/session_host.hpp"
 #include "broker/net/transport.hpp"
 #include "broker/net/worker.hpp"
@@ -21,8 +23,9 @@ namespace mqttd::net {
 template <transport Transport>
 class connection final : public session_host, public std::enable_shared_from_this<connection<Transport>> {
 public:
-    // use_identity_as_username: the TLS client certificate's CN replaces the CONNECT username.
-    connection(worker& owner, Transport transport, bool use_identity_as_username = false);
+    // use_identity_as_username: the TLS client certificate's CN replaces the CONNECT username. The ticket is
+    // the connection's place under max_connections, held for its life.
+    connection(worker& owner, Transport transport, bool use_identity_as_username, connection_ticket ticket);
     ~connection() override;
 
     // Starts the coroutines; the connection keeps itself alive until they end.
@@ -47,6 +50,8 @@ private:
     void reject_connect(protocol::connack_code code, const char* reason);
     void protocol_error(const std::error_code& ec);
     void start_writing();
+    // After queueing or writing: tells the shard when the unsent backlog crosses max_outbound_bytes.
+    void check_backlog();
     // Starts closing: flushes what is queued, then closes the transport. `tell_shard`: the shard did not
     // ask for this close, so it must detach the session (will included).
     void close(core::close_reason why, bool tell_shard = true);
@@ -56,22 +61,27 @@ private:
     core::connection_id id_;
     Transport transport_;
     bool use_identity_as_username_;
+    connection_ticket ticket_;
     protocol::decoder decoder_;
+    // Until a CONNECT is accepted no packet may claim more than the largest legal CONNECT.
+    protocol::decoder connect_decoder_;
     phase phase_ = phase::awaiting_connect;
     core::connection_params params_;
 
-    std::vector<std::uint8_t> rx_;
-    std::size_t rx_begin_ = 0;
-    std::size_t rx_end_ = 0;
+    receive_buffer rx_;
 
     write_queue tx_;
     bool is_writing_ = false;
+    core::time_point write_started_ = core::time_point::max();  // of the write in progress
+    bool is_write_blocked_ = false;  // unsent backlog over max_outbound_bytes: reading pauses
     bool is_closing_ = false;
     bool is_closed_ = false;
 
     core::time_point connect_deadline_;
+    core::time_point watchdog_wake_ = core::time_point::max();  // when the watchdog's timer fires next
     boost::asio::steady_timer watchdog_timer_;
     boost::asio::steady_timer session_ready_;  // woken (cancelled) when attached() or close() runs
+    boost::asio::steady_timer backlog_drained_;  // woken (cancelled) when the backlog falls or close() runs
 };
 
 }  // namespace mqttd::net

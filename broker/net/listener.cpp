@@ -22,9 +22,12 @@ using asio::ip::tcp;
 using logging::level;
 using logging::log_line;
 
-listener::listener(const listener_options& options, std::size_t max_packet_size,
-                   std::vector<std::unique_ptr<worker>>& workers)
-    : options_{options}, max_packet_size_{max_packet_size}, workers_{workers}, acceptor_{workers.front()->context()} {
+listener::listener(const listener_options& options, shared_state& shared)
+    : options_{options},
+      shared_{shared},
+      max_packet_size_{shared.options.max_packet_size},
+      workers_{shared.workers},
+      acceptor_{shared.workers.front()->context()} {
     if (uses_tls(options_.type)) tls_ = std::make_unique<reloadable_ssl_context>(options_.tls);
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(options_.bind, ec);
@@ -69,20 +72,23 @@ void listener::reload_tls() {
 }
 
 // On the target worker's thread. The TLS context is taken now, so a reload affects only later connections.
-void listener::start_connection(worker& target, tcp::socket socket, std::string peer) {
+void listener::start_connection(worker& target, tcp::socket socket, std::string peer, connection_ticket ticket) {
     const bool use_cn = uses_tls(options_.type) && options_.tls.use_identity_as_username;
     switch (options_.type) {
     case listener_type::tcp:
-        std::make_shared<connection<tcp_transport>>(target, tcp_transport{std::move(socket), std::move(peer)})->start();
+        std::make_shared<connection<tcp_transport>>(target, tcp_transport{std::move(socket), std::move(peer)}, false,
+                                                    std::move(ticket))
+            ->start();
         return;
     case listener_type::tls:
         std::make_shared<connection<tls_transport>>(
-            target, tls_transport{std::move(socket), std::move(peer), tls_->current()}, use_cn)
+            target, tls_transport{std::move(socket), std::move(peer), tls_->current()}, use_cn, std::move(ticket))
             ->start();
         return;
     case listener_type::ws:
         std::make_shared<connection<ws_transport<tcp::socket>>>(
-            target, ws_transport<tcp::socket>{std::move(socket), std::move(peer), options_.websocket, max_packet_size_})
+            target, ws_transport<tcp::socket>{std::move(socket), std::move(peer), options_.websocket, max_packet_size_},
+            false, std::move(ticket))
             ->start();
         return;
     case listener_type::wss:
@@ -90,7 +96,7 @@ void listener::start_connection(worker& target, tcp::socket socket, std::string 
             target,
             ws_transport<wss_next_layer>{std::move(socket), std::move(peer), options_.websocket, max_packet_size_,
                                          tls_->current()},
-            use_cn)
+            use_cn, std::move(ticket))
             ->start();
         return;
     }
@@ -111,10 +117,28 @@ asio::awaitable<void> listener::accept_loop() {
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        asio::post(target.context(), [this, &target, socket = std::move(socket), peer = format_endpoint(peer)]() mutable {
-            start_connection(target, std::move(socket), std::move(peer));
+        auto ticket = connection_ticket::take(shared_.open_connections, shared_.options.max_connections,
+                                              open_connections_, options_.max_connections);
+        if (!ticket) {
+            boost::system::error_code ignored;
+            socket.close(ignored);  // before any byte is read: sessions and memory stay as they are
+            note_refused(peer);
+            continue;
+        }
+        asio::post(target.context(), [this, &target, socket = std::move(socket), peer = format_endpoint(peer),
+                                      ticket = std::move(ticket)]() mutable {
+            start_connection(target, std::move(socket), std::move(peer), std::move(ticket));
         });
     }
+}
+
+// max_connections reached. Logged the first time and every 1000th.
+void listener::note_refused(const tcp::endpoint& peer) {
+    const auto refused = refused_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (refused % 1000 == 1)
+        log_line{level::warning} << "event=connection_refused reason=max_connections port=" << port_
+                                 << " addr=" << format_endpoint(peer) << " open=" << open_connections_.load()
+                                 << " open_all=" << shared_.open_connections.load() << " refused_total=" << refused;
 }
 
 }  // namespace mqttd::net

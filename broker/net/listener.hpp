@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 
+#include "broker/net/connection_ticket.hpp"
 #include "broker/net/server_options.hpp"
 #include "broker/net/tls_context.hpp"
 #include "broker/net/worker.hpp"
@@ -20,13 +21,15 @@ namespace mqttd::net {
 class listener {
 public:
     // Loads the TLS files and binds now: throws std::runtime_error naming the file or address when it cannot.
-    listener(const listener_options& options, std::size_t max_packet_size,
-             std::vector<std::unique_ptr<worker>>& workers);
+    listener(const listener_options& options, shared_state& shared);
 
     void start();
     // Warning: may be called from any thread; the acceptor is closed on its own worker.
     void stop();
     std::uint16_t port() const noexcept { return port_; }
+    // Connections refused because max_connections (broker-wide or this listener's) was reached.
+    // Warning: read from any thread.
+    std::uint64_t refused_count() const noexcept { return refused_.load(std::memory_order_relaxed); }
     const listener_options& options() const noexcept { return options_; }
     // Warning: called from the signal thread. Re-reads cert, key and CA files for new connections; on
     // failure keeps the old ones and throws the reason. No-op for tcp and ws.
@@ -35,12 +38,17 @@ public:
 private:
     boost::asio::awaitable<void> accept_loop();
 
-    void start_connection(worker& target, boost::asio::ip::tcp::socket socket, std::string peer);
+    void start_connection(worker& target, boost::asio::ip::tcp::socket socket, std::string peer,
+                          connection_ticket ticket);
+    void note_refused(const boost::asio::ip::tcp::endpoint& peer);
 
     listener_options options_;
+    shared_state& shared_;
     std::size_t max_packet_size_;
     std::unique_ptr<reloadable_ssl_context> tls_;
     std::vector<std::unique_ptr<worker>>& workers_;
+    std::atomic<std::size_t> open_connections_{0};
+    std::atomic<std::uint64_t> refused_{0};  // written by the accept loop only
     boost::asio::ip::tcp::acceptor acceptor_;
     std::uint16_t port_ = 0;
     std::size_t next_worker_ = 0;

@@ -1,5 +1,7 @@
 #include "broker/net/server.hpp"
 
+#include <sys/resource.h>
+
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -12,15 +14,30 @@ namespace mqttd::net {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// File descriptors kept back from max_connections: listeners, the log, and (with persistence) storage files.
+constexpr std::size_t reserved_descriptors = 128;
+
+// max_connections 0 means: as many as the process may open, less the reserve, so the broker refuses a
+// connection cleanly instead of failing accept() (or storage) with EMFILE.
+std::size_t automatic_max_connections() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+    return limit.rlim_cur > 2 * reserved_descriptors ? limit.rlim_cur - reserved_descriptors : limit.rlim_cur / 2;
+}
+
+}  // namespace
+
 server::server(server_options options) {
     shared_.options = std::move(options);
+    if (shared_.options.max_connections == 0) shared_.options.max_connections = automatic_max_connections();
     auto threads = shared_.options.threads;
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
     for (std::size_t i = 0; i < threads; ++i) shared_.workers.push_back(std::make_unique<worker>(i, threads, shared_));
     for (std::size_t i = 0; i < shared_.options.listeners.size(); ++i) {
         try {
-            listeners_.push_back(std::make_unique<listener>(shared_.options.listeners[i],
-                                                            shared_.options.max_packet_size, shared_.workers));
+            listeners_.push_back(std::make_unique<listener>(shared_.options.listeners[i], shared_));
         } catch (const std::exception& e) {
             throw std::runtime_error{"listeners[" + std::to_string(i) + "]: " + e.what()};
         }
@@ -33,7 +50,31 @@ void server::start() {
     for (auto& w : shared_.workers) w->start();
     for (auto& l : listeners_) l->start();
     logging::log_line{logging::level::info} << "event=started workers=" << shared_.workers.size()
-                                            << " listeners=" << listeners_.size();
+                                            << " listeners=" << listeners_.size()
+                                            << " max_connections=" << shared_.options.max_connections;
+}
+
+counters_snapshot server::counters() const {
+    counters_snapshot total;
+    for (const auto& w : shared_.workers) total.add(w->counters());
+    for (const auto& l : listeners_) total.refused_connections += l->refused_count();
+    return total;
+}
+
+void server::log_summary() {
+    const auto now = counters();
+    if (now == last_summary_) return;
+    logging::log_line line{logging::level::info};
+    line << "event=summary";
+    for (std::size_t i = 0; i < now.dropped.size(); ++i)
+        line << " dropped_" << core::to_string(static_cast<core::drop_reason>(i)) << "=" << now.dropped[i];
+    for (const auto why : {core::close_reason::protocol_error, core::close_reason::connect_timeout,
+                           core::close_reason::keepalive_timeout, core::close_reason::write_timeout,
+                           core::close_reason::session_taken_over})
+        line << " closed_" << core::to_string(why) << "=" << now.closes[static_cast<std::size_t>(why)];
+    line << " refused_max_connections=" << now.refused_connections << " sessions_expired=" << now.sessions_expired
+         << " superseded_connects=" << now.superseded_connects << " unforeseen_states=" << now.unforeseen_states;
+    last_summary_ = now;
 }
 
 void server::reload_tls() {

@@ -24,10 +24,17 @@ public:
 
     const std::vector<std::unique_ptr<listener>>& listeners() const noexcept { return listeners_; }
 
+    // Warning: callable from any thread. Every worker's and listener's counts, summed.
+    counters_snapshot counters() const;
+    // Logs one event=summary line with every count that changed since the last call (the main thread calls it
+    // once a minute), so drops and refusals show in the log without a line per message.
+    void log_summary();
+
 private:
     shared_state shared_;
     std::vector<std::unique_ptr<listener>> listeners_;
     bool is_stopped_ = false;
+    counters_snapshot last_summary_;
 };
 
 }  // namespace mqttd::net

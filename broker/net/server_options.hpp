@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "broker/core/session.hpp"
+#include "broker/core/shard.hpp"
 
 namespace mqttd::net {
 
@@ -39,17 +39,30 @@ struct listener_options {
     listener_type type = listener_type::tcp;
     std::string bind = "127.0.0.1";
     std::uint16_t port = 1883;
+    std::size_t max_connections = 0;  // open connections on this listener; 0: only the broker-wide limit
     tls_options tls;
     websocket_options websocket;
 };
+
+// The largest legal CONNECT: "MQIsdp" header (14 bytes with the fixed header's 5) and five 65,535-byte strings
+// (client id, will topic, will payload, username, password) with their length prefixes. Until a CONNECT is
+// accepted, no packet may claim more.
+inline constexpr std::size_t max_connect_packet_size = 5 + 12 + 5 * (2 + 65'535);
 
 struct server_options {
     std::vector<listener_options> listeners;
     std::size_t threads = 0;  // 0: one per core
     bool allow_anonymous = true;
-    std::size_t max_packet_size = 268'435'460;
+    std::size_t max_packet_size = 2 * 1024 * 1024;  // as Mosquitto 2.1
     std::chrono::milliseconds connect_timeout{10'000};
-    core::session_limits session;
+    // Unsent bytes queued for one connection before its QoS 0 messages are dropped, QoS 1/2 wait in the
+    // session, and its own packets are no longer read.
+    std::size_t max_outbound_bytes = 1024 * 1024;
+    // A connection whose write makes no progress for this long is closed.
+    std::chrono::milliseconds write_timeout{30'000};
+    // Open connections, all listeners together; 0: the file-descriptor limit less a reserve.
+    std::size_t max_connections = 0;
+    core::shard_options shard;
 };
 
 }  // namespace mqttd::net

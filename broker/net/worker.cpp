@@ -14,7 +14,7 @@ worker::worker(std::size_t index, std::size_t worker_count, shared_state& shared
     : index_{index},
       shared_{shared},
       shard_{static_cast<core::shard_index>(index), worker_count, shared.router, shared.registry,
-             shared.options.session},
+             shared.options.shard},
       work_{asio::make_work_guard(context_)} {}
 
 worker::~worker() {
@@ -23,6 +23,7 @@ worker::~worker() {
 }
 
 void worker::start() {
+    schedule_housekeeping();
     thread_ = std::thread{[this] {
         try {
             context_.run();
@@ -46,9 +47,19 @@ core::connection_id worker::add_connection(session_host* c) {
     return id;
 }
 
+void worker::write_blocked(core::connection_id id, bool is_blocked) {
+    if (is_carrying_out_) {
+        blocked_changes_.emplace_back(id, is_blocked);
+        return;
+    }
+    shard_.write_blocked(id, is_blocked, core::clock::now());
+    carry_out();
+}
+
 void worker::carry_out() {
     auto& out = shard_.out();
-    while (!out.actions.empty()) {
+    while (!out.actions.empty() || !blocked_changes_.empty()) {
+        is_carrying_out_ = true;
         // Performing an action never feeds the shard, so the vector does not grow while it is walked.
         for (auto& action : out.actions) {
             try {
@@ -62,12 +73,17 @@ void worker::carry_out() {
             }
         }
         out.actions.clear();
+        is_carrying_out_ = false;
+        // Inputs met while the actions were carried out; their own actions are carried out next round.
+        const auto now = core::clock::now();
         for (const auto id : failed_) {
             if (const auto it = connections_.find(id); it != connections_.end())
                 it->second->closed_by_shard({core::close_reason::network_error, "internal error"});
-            shard_.connection_lost(id, core::close_reason::network_error);  // its actions: next round
+            shard_.connection_lost(id, core::close_reason::network_error, now);
         }
         failed_.clear();
+        for (const auto& [id, is_blocked] : blocked_changes_) shard_.write_blocked(id, is_blocked, now);
+        blocked_changes_.clear();
     }
     if (is_flush_scheduled_) return;
     for (const auto& batch : out.outbox) {
@@ -145,7 +161,35 @@ void worker::drain_inbox() {
     }
 }
 
+void worker::schedule_housekeeping() {
+    housekeeping_timer_.expires_after(std::chrono::seconds{1});
+    housekeeping_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || is_stopping_) return;
+        housekeeping();
+        schedule_housekeeping();
+    });
+}
+
+void worker::housekeeping() {
+    try {
+        shard_.expire(core::clock::now());
+        carry_out();
+    } catch (const std::exception& e) {
+        log_line{level::error} << "event=housekeeping_failed worker=" << index_ << " reason=" << logging::quoted{e.what()};
+    }
+    const auto& s = shard_.stats();
+    for (std::size_t i = 0; i < s.dropped.size(); ++i) counters_.dropped[i].store(s.dropped[i], std::memory_order_relaxed);
+    counters_.sessions_expired.store(s.sessions_expired, std::memory_order_relaxed);
+    counters_.takeovers.store(s.takeovers, std::memory_order_relaxed);
+    counters_.superseded_connects.store(s.superseded, std::memory_order_relaxed);
+    counters_.session_moves.store(s.moves, std::memory_order_relaxed);
+    counters_.unforeseen_states.store(s.unforeseen, std::memory_order_relaxed);
+}
+
 void worker::close_all() {
+    // The housekeeping timer would keep the event loop from ever being idle.
+    is_stopping_ = true;
+    housekeeping_timer_.cancel();
     std::vector<session_host*> open;
     open.reserve(connections_.size());
     for (const auto& [id, c] : connections_) open.push_back(c);

@@ -13,10 +13,12 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "broker/core/client_registry.hpp"
 #include "broker/core/router.hpp"
 #include "broker/core/shard.hpp"
+#include "broker/net/broker_counters.hpp"
 #include "broker/net/server_options.hpp"
 #include "broker/net/session_host.hpp"
 
@@ -33,6 +35,7 @@ struct shared_state {
     // Connection ids in the order connections were made: the shard lets the newer of two racing for one
     // session keep it.
     std::atomic<core::connection_id> last_connection_id{0};
+    std::atomic<std::size_t> open_connections{0};
 };
 
 class worker {
@@ -59,12 +62,25 @@ public:
     void carry_out();
     // On this worker's thread: closes every connection (broker shutdown).
     void close_all();
+    // On this worker's thread: a connection's unsent bytes crossed max_outbound_bytes. Reaches the shard at
+    // once, or right after the actions being carried out, when it happens during one of them.
+    void write_blocked(core::connection_id id, bool is_blocked);
 
     // Warning: called from all threads. Messages from another worker's shard, in that shard's order.
     void post_messages(std::vector<core::shard_message>&& batch);
 
+    // On this worker's thread: a connection ended, for the counts.
+    void count_close(core::close_reason why) noexcept {
+        counters_.closes[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+    }
+    // Warning: read from any thread.
+    const worker_counters& counters() const noexcept { return counters_; }
+
 private:
     void perform(core::connection_action& action);
+    // Once a second: session expiry, and the shard's counts copied out for other threads.
+    void schedule_housekeeping();
+    void housekeeping();
     void drain_inbox();
     void flush_outbox();
     worker& peer(std::size_t i) { return *shared_.workers[i]; }
@@ -76,15 +92,20 @@ private:
 
     std::unordered_map<core::connection_id, session_host*> connections_;
     std::vector<core::connection_id> failed_;  // connections whose action threw, ended after the walk
+    std::vector<std::pair<core::connection_id, bool>> blocked_changes_;  // met while carrying out
+    bool is_carrying_out_ = false;
 
     std::mutex inbox_mutex_;
     std::vector<core::shard_message> inbox_;
     bool is_flush_scheduled_ = false;
+    worker_counters counters_;
+    bool is_stopping_ = false;
 
     // Last, so they go first: handlers still queued at destruction may end connections, which unregister
     // from connections_ above.
     boost::asio::io_context context_{1};
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+    boost::asio::steady_timer housekeeping_timer_{context_};
 };
 
 }  // namespace mqttd::net

@@ -43,8 +43,13 @@ void write_queue::push(const core::send_publish& p) {
     frames_.push_back(std::move(f));
 }
 
-const std::vector<asio::const_buffer>& write_queue::take_batch() {
-    writing_.swap(frames_);
+const std::vector<asio::const_buffer>& write_queue::take_batch(std::size_t max_bytes) {
+    std::size_t taken = 0;
+    while (!frames_.empty() && (writing_.empty() || taken + frames_.front().size() <= max_bytes)) {
+        taken += frames_.front().size();
+        writing_.push_back(std::move(frames_.front()));
+        frames_.pop_front();
+    }
     buffers_.clear();
     for (const auto& f : writing_) {
         buffers_.emplace_back(f.head.data(), f.head_size);

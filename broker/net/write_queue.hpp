@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 #include <boost/asio/buffer.hpp>
@@ -19,11 +20,15 @@ public:
     void push(const core::send_publish& p);
 
     bool is_empty() const noexcept { return frames_.empty(); }
+    // Wire bytes queued or being written.
     std::size_t queued_bytes() const noexcept { return queued_bytes_; }
+    // What the queue costs: wire bytes plus the bookkeeping of each frame, so that a flood of 4-byte
+    // PUBACKs to a client that does not read is bounded as surely as large PUBLISHes are.
+    std::size_t backlog_bytes() const noexcept { return queued_bytes_ + (frames_.size() + writing_.size()) * sizeof(frame); }
 
-    // Moves every queued frame into the "in flight" set and returns buffers over them for one gathered
-    // write. The buffers stay valid until release_written().
-    const std::vector<boost::asio::const_buffer>& take_batch();
+    // Moves queued frames, oldest first, into the "in flight" set until about max_bytes (always at least one)
+    // and returns buffers over them for one gathered write. The buffers stay valid until release_written().
+    const std::vector<boost::asio::const_buffer>& take_batch(std::size_t max_bytes = static_cast<std::size_t>(-1));
     void release_written();
 
 private:
@@ -37,7 +42,7 @@ private:
         std::size_t size() const noexcept;
     };
 
-    std::vector<frame> frames_;
+    std::deque<frame> frames_;
     std::vector<frame> writing_;
     std::vector<boost::asio::const_buffer> buffers_;
     std::size_t queued_bytes_ = 0;

@@ -176,7 +176,8 @@ class PersistentSession(BrokerTestCase):
         self.assertEqual(got, [b"0", b"1", b"2", b"3", b"4"],
                          "with max_queued_messages 5, the first 5 queued messages are kept, in order")
         if not self.is_mosquitto:
-            self.assertIn("event=queue_full", b.log_text(), "README: a dropped message is logged")
+            self.assertIn("event=message_dropped reason=queue_full", b.log_text(),
+                          "README: a dropped message is logged")
 
 
 if __name__ == "__main__":

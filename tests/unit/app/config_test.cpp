@@ -23,8 +23,8 @@ TEST_CASE("config: a file with only listeners is valid and takes the defaults") 
     const auto c = parse_config(R"({"listeners": [{"type": "tcp", "bind": "127.0.0.1", "port": 1883}]})", "f");
     REQUIRE(c.server.listeners.size() == 1);
     CHECK(c.server.listeners[0].port == 1883);
-    CHECK(c.server.session.max_inflight == 20);
-    CHECK(c.server.session.max_queued_messages == 1000);
+    CHECK(c.server.shard.session.max_inflight == 20);
+    CHECK(c.server.shard.session.max_queued_messages == 1000);
     CHECK(c.server.connect_timeout == std::chrono::seconds{10});
     CHECK(c.server.allow_anonymous);
 }
@@ -42,8 +42,8 @@ TEST_CASE("config: comments are allowed and every key is read") {
     CHECK_FALSE(c.server.allow_anonymous);
     CHECK(c.server.max_packet_size == 1024);
     CHECK(c.server.connect_timeout == std::chrono::milliseconds{500});
-    CHECK(c.server.session.max_inflight == 5);
-    CHECK(c.server.session.max_queued_messages == 7);
+    CHECK(c.server.shard.session.max_inflight == 5);
+    CHECK(c.server.shard.session.max_queued_messages == 7);
 }
 
 TEST_CASE("config: errors name the file, the key and what was expected") {
@@ -62,4 +62,26 @@ TEST_CASE("config: errors name the file, the key and what was expected") {
     CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1, "colour": 2}]})") ==
           "test.json: listeners[0].colour: unknown key");
     CHECK(error_of("{ not json").rfind("test.json: invalid JSON", 0) == 0);
+}
+
+TEST_CASE("config: the limits have sane defaults and are each read") {
+    const auto d = parse_config(R"({"listeners": [{"type": "tcp", "port": 1}]})", "f");
+    CHECK(d.server.max_packet_size == 2 * 1024 * 1024);  // as Mosquitto 2.1
+    CHECK(d.server.max_outbound_bytes == 1024 * 1024);
+    CHECK(d.server.write_timeout == std::chrono::seconds{30});
+    CHECK(d.server.max_connections == 0);  // automatic: the file-descriptor limit less a reserve
+    CHECK(d.server.shard.session.max_queued_bytes == 64 * 1024 * 1024);
+    CHECK(d.server.shard.session_expiry.count() == 0);  // never, as MQTT 3.1.1 implies
+    CHECK(d.server.listeners[0].max_connections == 0);
+    const auto c = parse_config(R"({"listeners": [{"type": "tcp", "port": 1, "max_connections": 9}],
+        "max_outbound_bytes": 4096, "write_timeout": 2.5, "max_connections": 100, "max_queued_bytes": 0,
+        "session_expiry": 3600})", "f");
+    CHECK(c.server.max_outbound_bytes == 4096);
+    CHECK(c.server.write_timeout == std::chrono::milliseconds{2500});
+    CHECK(c.server.max_connections == 100);
+    CHECK(c.server.shard.session.max_queued_bytes == 0);
+    CHECK(c.server.shard.session_expiry == std::chrono::hours{1});
+    CHECK(c.server.listeners[0].max_connections == 9);
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "max_outbound_bytes": 10})") ==
+          "test.json: max_outbound_bytes: expected integer 1024..1099511627776, got 10");
 }

@@ -151,8 +151,12 @@ TEST_CASE("session: offline QoS 1/2 messages queue, QoS 0 does not, and all go o
     o.s.on_deliver(msg("t", qos::at_least_once, "1"), qos::exactly_once, false, o.fx);
     o.s.on_deliver(msg("t", qos::at_most_once, "x"), qos::exactly_once, false, o.fx);
     o.s.on_deliver(msg("t", qos::exactly_once, "2"), qos::exactly_once, false, o.fx);
-    CHECK(o.fx.empty());
+    const auto drops = all_of<message_dropped>(o.fx);
+    REQUIRE(drops.size() == 1);  // only the QoS 0 one, and counted
+    CHECK(drops[0].reason == drop_reason::offline_qos0);
+    CHECK(all_of<send_publish>(o.fx).empty());
     CHECK(o.s.queued_count() == 2);
+    o.fx.clear();
     o.s.attach(persistent(), true, t0, o.fx);
     REQUIRE(std::holds_alternative<send_packet>(o.fx.at(0)));  // CONNACK first
     const auto sent = all_of<send_publish>(o.fx);
@@ -368,4 +372,47 @@ TEST_CASE("session: a repeated PUBREC is answered with PUBREL again [MQTT-4.3.3-
     o.s.on_packet(protocol::pubrec{1}, t0, o.fx);
     CHECK(packets<protocol::pubrel>(o.fx).size() == 2);
     CHECK(all_of<close_connection>(o.fx).empty());
+}
+
+TEST_CASE("session: past max_queued_bytes a QoS 1/2 message is dropped and counted; one big message still fits") {
+    online_session o{{20, 1000, 10}};  // 10 bytes of topic + payload
+    o.s.detach(close_reason::network_error, o.fx);
+    o.fx.clear();
+    o.s.on_deliver(msg("t", qos::at_least_once, "0123456789abc"), qos::at_least_once, false, o.fx);  // 14 > 10
+    CHECK(o.s.queued_count() == 1);  // an empty queue takes it anyway, so it is never stuck
+    o.s.on_deliver(msg("t", qos::at_least_once, "x"), qos::at_least_once, false, o.fx);
+    CHECK(o.s.queued_count() == 1);
+    const auto drops = all_of<message_dropped>(o.fx);
+    REQUIRE(drops.size() == 1);
+    CHECK(drops[0].reason == drop_reason::queue_bytes_full);
+    CHECK(o.s.queued_bytes() == 14);
+}
+
+TEST_CASE("session: while its connection is write-blocked, QoS 0 is dropped and QoS 1/2 waits, then flows in order") {
+    online_session o;
+    o.s.set_write_blocked(true, t0, o.fx);
+    o.s.on_deliver(msg("t", qos::at_most_once, "a"), qos::at_most_once, false, o.fx);
+    o.s.on_deliver(msg("t", qos::at_least_once, "b"), qos::at_least_once, false, o.fx);
+    o.s.on_deliver(msg("t", qos::exactly_once, "c"), qos::exactly_once, false, o.fx);
+    CHECK(all_of<send_publish>(o.fx).empty());
+    const auto drops = all_of<message_dropped>(o.fx);
+    REQUIRE(drops.size() == 1);
+    CHECK(drops[0].reason == drop_reason::outbound_full);
+    CHECK(o.s.queued_count() == 2);
+    o.fx.clear();
+    o.s.set_write_blocked(false, t0, o.fx);
+    const auto sent = all_of<send_publish>(o.fx);
+    REQUIRE(sent.size() == 2);
+    CHECK(sent[0].msg->payload()[0] == 'b');
+    CHECK(sent[1].msg->payload()[0] == 'c');
+}
+
+TEST_CASE("session: unblocking restarts the keepalive, since nothing was read meanwhile [MQTT-3.1.2-24]") {
+    online_session o{{}, persistent("c1", 10)};
+    o.s.set_write_blocked(true, t0, o.fx);
+    o.s.set_write_blocked(false, t0 + std::chrono::seconds{60}, o.fx);
+    o.s.on_tick(t0 + std::chrono::seconds{70}, o.fx);
+    CHECK(all_of<close_connection>(o.fx).empty());
+    o.s.on_tick(t0 + std::chrono::seconds{75}, o.fx);
+    CHECK(all_of<close_connection>(o.fx).size() == 1);
 }

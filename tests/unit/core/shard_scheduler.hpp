@@ -33,12 +33,12 @@ struct fake_client {
 
 class shard_scheduler {
 public:
-    explicit shard_scheduler(std::size_t shard_count, core::session_limits limits = {1000, 1'000'000})
+    explicit shard_scheduler(std::size_t shard_count, core::shard_options options = {{1000, 1'000'000, 0}, {}})
         : channels_(shard_count) {
         for (auto& row : channels_) row.resize(shard_count);
         for (std::size_t i = 0; i < shard_count; ++i)
             shards_.push_back(std::make_unique<core::shard>(static_cast<core::shard_index>(i), shard_count, routes,
-                                                            registry, limits));
+                                                            registry, options));
     }
 
     std::size_t size() const noexcept { return shards_.size(); }
@@ -69,8 +69,25 @@ public:
         auto& fc = client(c);
         if (!fc.is_open) return;
         fc.is_open = false;
-        at(fc.shard).connection_lost(c, core::close_reason::network_error);
+        at(fc.shard).connection_lost(c, core::close_reason::network_error, now_);
         collect(fc.shard);
+    }
+
+    // The connection's unsent bytes crossed max_outbound_bytes.
+    void set_write_blocked(core::connection_id c, bool is_blocked) {
+        auto& fc = client(c);
+        if (!fc.is_open) return;
+        at(fc.shard).write_blocked(c, is_blocked, now_);
+        collect(fc.shard);
+    }
+
+    // Lets time pass, then runs every shard's session expiry.
+    void advance(std::chrono::milliseconds by) {
+        now_ += by;
+        for (std::size_t i = 0; i < size(); ++i) {
+            at(i).expire(now_);
+            collect(i);
+        }
     }
 
     // ---- cross-shard messages

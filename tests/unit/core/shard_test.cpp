@@ -273,6 +273,38 @@ TEST_CASE("shard: a protocol violation closes that connection only and names wha
     CHECK(s.registry.find("bad") == nullptr);
 }
 
+TEST_CASE("shard: an offline persistent session is discarded once session_expiry has passed") {
+    shard_scheduler s{2, core::shard_options{{}, std::chrono::seconds{60}}};
+    std::mt19937 rng{1};
+    const auto first = s.connect(0, params("dev", false));
+    s.send(first, subscribe(1, "t", qos::at_least_once));
+    s.drop(first);
+    s.advance(std::chrono::seconds{59});
+    CHECK(s.registry.find("dev") != nullptr);
+    // A reconnect before the deadline keeps it, and going offline again starts a new period.
+    const auto second = s.connect(1, params("dev", false));
+    s.run_until_quiet(rng);
+    CHECK(s.client(second).session_present);
+    s.advance(std::chrono::seconds{30});
+    s.drop(second);
+    s.advance(std::chrono::seconds{59});
+    CHECK(s.registry.find("dev") != nullptr);
+    s.advance(std::chrono::seconds{1});
+    CHECK(s.registry.find("dev") == nullptr);
+    CHECK(s.routes.subscription_count() == 0);
+    CHECK(s.at(1).stats().sessions_expired == 1);
+    const auto third = s.connect(0, params("dev", false));
+    CHECK_FALSE(s.client(third).session_present);
+}
+
+TEST_CASE("shard: session_expiry 0 keeps offline sessions for ever") {
+    shard_scheduler s{1};
+    const auto c = s.connect(0, params("dev", false));
+    s.drop(c);
+    s.advance(std::chrono::hours{24 * 365});
+    CHECK(s.registry.find("dev") != nullptr);
+}
+
 TEST_CASE("effects_stack: a lease given back by an exception leaves the depth right") {
     core::effects_stack stack;
     try {

@@ -40,3 +40,27 @@ TEST_CASE("write_queue: one shared message becomes a byte-exact PUBLISH per subs
     CHECK(q.is_empty());
     CHECK(q.queued_bytes() == 0);
 }
+
+TEST_CASE("write_queue: a batch stops near max_bytes but always takes one frame") {
+    const std::string payload(1000, 'x');
+    const auto msg = core::make_message(
+        "t", {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}, protocol::qos::at_most_once, false);
+    net::write_queue q;
+    for (int i = 0; i < 5; ++i) q.push(core::send_publish{msg, protocol::qos::at_most_once, 0, false, false});
+    const auto one = q.queued_bytes() / 5;
+    CHECK(flatten(q.take_batch(2 * one + 1)).size() == 2 * one);
+    q.release_written();
+    CHECK(flatten(q.take_batch(10)).size() == one);  // smaller than one frame: still one
+    q.release_written();
+    CHECK(flatten(q.take_batch()).size() == 2 * one);
+    q.release_written();
+    CHECK(q.is_empty());
+    CHECK(q.backlog_bytes() == 0);
+}
+
+TEST_CASE("write_queue: the backlog counts each frame's bookkeeping, not only its wire bytes") {
+    net::write_queue q;
+    for (int i = 0; i < 1000; ++i) q.push(core::send_packet{protocol::puback{static_cast<protocol::packet_id>(i + 1)}});
+    CHECK(q.queued_bytes() == 4000);
+    CHECK(q.backlog_bytes() > 4000 + 1000 * 32);
+}
