@@ -134,7 +134,7 @@ asio::awaitable<bool> connection<Transport>::handle_received() {
         // [MQTT-3.1.0-1] the first packet must be CONNECT.
         const auto* c = std::get_if<protocol::connect>(&packet);
         if (c == nullptr) {
-            log_line{level::info} << "event=protocol_error addr=" << transport_.peer().address
+            log_line{level::info} << "event=protocol_error client_id=\"\" addr=" << transport_.peer().address
                                   << " error=\"first packet is not CONNECT\"";
             close(core::close_reason::protocol_error);
             co_return false;

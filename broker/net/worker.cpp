@@ -27,6 +27,7 @@ void worker::start() {
     thread_ = std::thread{[this] {
         try {
             context_.run();
+            publish_counters();  // what happened since the last housekeeping tick, for the final summary
         } catch (const std::exception& e) {
             // Connection coroutines and the handlers below catch their own errors; reaching here is a bug.
             log_line{level::error} << "event=worker_failed worker=" << index_ << " reason=" << logging::quoted{e.what()};
@@ -177,6 +178,10 @@ void worker::housekeeping() {
     } catch (const std::exception& e) {
         log_line{level::error} << "event=housekeeping_failed worker=" << index_ << " reason=" << logging::quoted{e.what()};
     }
+    publish_counters();
+}
+
+void worker::publish_counters() noexcept {
     const auto& s = shard_.stats();
     for (std::size_t i = 0; i < s.dropped.size(); ++i) counters_.dropped[i].store(s.dropped[i], std::memory_order_relaxed);
     counters_.sessions_expired.store(s.sessions_expired, std::memory_order_relaxed);

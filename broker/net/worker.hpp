@@ -81,6 +81,7 @@ private:
     // Once a second: session expiry, and the shard's counts copied out for other threads.
     void schedule_housekeeping();
     void housekeeping();
+    void publish_counters() noexcept;
     void drain_inbox();
     void flush_outbox();
     worker& peer(std::size_t i) { return *shared_.workers[i]; }
