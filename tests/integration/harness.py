@@ -241,8 +241,16 @@ class ConnectionClosed(Exception):
 class RawClient:
     """Byte-exact MQTT over a TCP socket. Reads one whole packet at a time, with a timeout."""
 
-    def __init__(self, port, timeout=5.0):
-        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+    def __init__(self, port, timeout=5.0, rcvbuf=None):
+        """rcvbuf: SO_RCVBUF set before connecting (a small one makes a client that does not read stall the
+        broker's writes to it soon)."""
+        if rcvbuf is None:
+            self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            self.sock.connect((HOST, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
         self.closed_by_peer = False
@@ -701,8 +709,8 @@ class BrokerTestCase(unittest.TestCase):
         return b
 
     # clients, closed when the test ends
-    def raw(self, port=None):
-        c = RawClient(self.port if port is None else port)
+    def raw(self, port=None, **kwargs):
+        c = RawClient(self.port if port is None else port, **kwargs)
         self.addCleanup(c.close)
         return c
 
@@ -777,6 +785,9 @@ class _Result(unittest.TextTestResult):
         self.failed_tests = []
 
     def getDescription(self, test):
+        case = getattr(test, "test_case", None)      # a subTest: its test method, then what it was given
+        if case is not None:
+            return "%s %s" % (case.id().split(".")[-1], test._subDescription())
         return test.id().split(".")[-1]
 
     def addFailure(self, test, err):
