@@ -765,6 +765,24 @@ def mqttd_only(reason):
     return wrap
 
 
+def is_sanitized(path):
+    """True for a binary built with AddressSanitizer (.ci/sanitize): its memory and speed are not the broker's."""
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def not_sanitized(reason):
+    """The test measures memory or throughput, which a sanitizer build changes beyond recognition."""
+    def wrap(fn):
+        def run(self, *args, **kwargs):
+            if TARGET.kind == "mqttd" and is_sanitized(TARGET.path):
+                self.skipTest("not under a sanitizer build: " + reason)
+            return fn(self, *args, **kwargs)
+        run.__name__, run.__doc__ = fn.__name__, fn.__doc__
+        return run
+    return wrap
+
+
 def not_under_mosquitto(deviation):
     """Mosquitto deviates here from what mqttd documents; the comment names the deviation."""
     def wrap(fn):
