@@ -5,6 +5,7 @@
 #include <sstream>
 #include <vector>
 
+#include <boost/asio/ip/address.hpp>
 #include <nlohmann/json.hpp>
 
 namespace mqttd::app {
@@ -179,6 +180,7 @@ net::listener_options read_listener(const json& value, const std::string& file, 
     if (r.find("port") == nullptr) r.fail(r.key_path("port"), "missing (expected integer 0..65535)");
     l.port = static_cast<std::uint16_t>(r.get_integer("port", 1883, 0, 65535));
     l.max_connections = static_cast<std::size_t>(r.get_integer("max_connections", 0, 0, 10'000'000));
+    if (r.find("allow_anonymous") != nullptr) l.allow_anonymous = r.get_bool("allow_anonymous", false);
     // Keys of other listener types are unknown here, so a TLS key on a tcp listener is reported, not ignored.
     if (net::uses_tls(l.type)) read_tls_keys(r, l.tls);
     if (net::uses_websocket(l.type)) {
@@ -195,6 +197,31 @@ std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds{s
 
 std::size_t size_value(object_reader& r, const std::string& key, std::size_t fallback, long long min, long long max) {
     return static_cast<std::size_t>(r.get_integer(key, static_cast<long long>(fallback), min, max));
+}
+
+bool is_loopback(const std::string& bind) {
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(bind, ec);
+    return !ec && address.is_loopback();
+}
+
+// README: "Authentication and ACLs". allow_anonymous defaults to true only when every listener is bound to
+// loopback (the default config), as Mosquitto 2 allows anonymous clients only in its local-only mode.
+net::auth_options read_auth(object_reader& root, const std::vector<net::listener_options>& listeners) {
+    net::auth_options a;
+    a.allow_anonymous = std::all_of(listeners.begin(), listeners.end(),
+                                    [](const net::listener_options& l) { return is_loopback(l.bind); });
+    if (root.find("allow_anonymous") != nullptr) root.fail("allow_anonymous", "moved: use auth.allow_anonymous");
+    const auto* section = root.find("auth");
+    if (section == nullptr) return a;
+    object_reader r{*section, root.file(), "auth"};
+    a.allow_anonymous = r.get_bool("allow_anonymous", a.allow_anonymous);
+    a.password_file = r.get_string("password_file", "");
+    a.acl_file = r.get_string("acl_file", "");
+    a.failed_login_delay = seconds(r.get_number("failed_login_delay", 1, 0, 60));
+    a.max_failed_login_delay = seconds(r.get_number("max_failed_login_delay", 30, 0, 3600));
+    r.reject_unknown_keys();
+    return a;
 }
 
 // The limits that protect the broker (README: "Limits and protections").
@@ -245,7 +272,7 @@ config parse_config(const std::string& text, const std::string& file) {
                   : level == "warning" ? logging::level::warning
                   : level == "debug"   ? logging::level::debug
                                        : logging::level::info;
-    c.server.allow_anonymous = r.get_bool("allow_anonymous", true);
+    c.server.auth = read_auth(r, c.server.listeners);
     read_limits(r, c.server);
     r.reject_unknown_keys();
     return c;

@@ -13,8 +13,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "auth/load_error.hpp"
 #include "broker/app/config.hpp"
 #include "broker/logging/log.hpp"
+#include "broker/net/access_control.hpp"
 #include "broker/net/server.hpp"
 
 namespace {
@@ -94,6 +96,13 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (cl.is_check) {
+        // The password and ACL files are part of the configuration: --check reads them too.
+        try {
+            const net::access_control files{cfg.server.auth};
+        } catch (const auth::load_error& e) {
+            std::cerr << e.what() << "\n";
+            return 2;
+        }
         std::cout << *cl.config_file << ": OK\n";
         return 0;
     }
@@ -107,6 +116,10 @@ int main(int argc, char** argv) {
     std::optional<net::server> server;
     try {
         server.emplace(cfg.server);
+    } catch (const auth::load_error& e) {
+        // A broken password or ACL file is a configuration error: file, line, reason, and exit 2.
+        std::cerr << e.what() << "\n";
+        return 2;
     } catch (const std::exception& e) {
         logging::log_line{logging::level::error} << "event=startup_failed reason=" << logging::quoted{e.what()};
         return 1;
@@ -127,7 +140,7 @@ int main(int argc, char** argv) {
     std::function<void(const boost::system::error_code&, int)> on_reload = [&](const boost::system::error_code& ec, int) {
         if (ec) return;
         logging::log_line{logging::level::info} << "event=reload signal=SIGHUP";
-        server->reload_tls();
+        server->reload();
         reload_signal.async_wait(on_reload);
     };
     reload_signal.async_wait(on_reload);

@@ -47,6 +47,8 @@ struct route { message_ptr msg; };
 
 // Adds the subscription and looks up the retained messages its filter matches, as one step.
 struct add_subscription { std::string filter; protocol::qos granted; };
+// A SUBSCRIBE filter the ACL refused (SUBACK 0x80), for the log.
+struct subscribe_denied { std::string filter; };
 struct remove_subscription { std::string filter; };
 
 // After SUBACK: send the retained messages that the add_subscription effects before it found
@@ -75,8 +77,8 @@ struct close_connection {
     const char* detail = nullptr;  // what the client did wrong, for the log (static text)
 };
 
-using effect = std::variant<send_packet, send_publish, route, add_subscription, remove_subscription,
-                            deliver_retained, message_dropped, close_connection>;
+using effect = std::variant<send_packet, send_publish, route, add_subscription, subscribe_denied,
+                            remove_subscription, deliver_retained, message_dropped, close_connection>;
 using effects = std::vector<effect>;
 
 }  // namespace mqttd::core

@@ -50,7 +50,7 @@ void session::protocol_violation(const char* what, effects& out) {
     out.push_back(close_connection{close_reason::protocol_error, what});
 }
 
-void session::on_packet(const protocol::packet& p, time_point now, effects& out) {
+void session::on_packet(const protocol::packet& p, time_point now, effects& out, const access_rules* rules) {
     if (!is_online_) return;
     // [MQTT-3.1.2-24] any control packet from the client restarts the keepalive period.
     if (params_.keep_alive != 0) deadline_ = now + std::chrono::milliseconds{params_.keep_alive} * 1500;
@@ -72,7 +72,7 @@ void session::on_packet(const protocol::packet& p, time_point now, effects& out)
             } else if constexpr (std::is_same_v<T, protocol::pubcomp>) {
                 on_pubcomp(pkt.id, out);
             } else if constexpr (std::is_same_v<T, protocol::subscribe>) {
-                on_subscribe(pkt, out);
+                on_subscribe(pkt, rules, out);
             } else if constexpr (std::is_same_v<T, protocol::unsubscribe>) {
                 on_unsubscribe(pkt, out);
             } else if constexpr (std::is_same_v<T, protocol::pingreq>) {
@@ -110,10 +110,16 @@ void session::on_publish(const protocol::publish& p, effects& out) {
     }
 }
 
-void session::on_subscribe(const protocol::subscribe& p, effects& out) {
+void session::on_subscribe(const protocol::subscribe& p, const access_rules* rules, effects& out) {
     protocol::suback ack{p.id, {}};
     ack.return_codes.reserve(p.subscriptions.size());
     for (const auto& s : p.subscriptions) {
+        // [MQTT-3.9.3-2] a filter the client may not read fails alone, with 0x80; the others stand.
+        if (rules != nullptr && !rules->may_subscribe(identity(), s.filter)) {
+            ack.return_codes.push_back(protocol::suback_failure);
+            out.push_back(subscribe_denied{std::string{s.filter}});
+            continue;
+        }
         // [MQTT-3.8.4-3] an identical filter replaces the existing subscription.
         subscriptions_.insert_or_assign(std::string{s.filter}, s.requested);
         out.push_back(add_subscription{std::string{s.filter}, s.requested});

@@ -13,6 +13,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "broker/core/access_rules.hpp"
 #include "broker/core/effects.hpp"
 #include "broker/core/inflight_window.hpp"
 #include "broker/core/message.hpp"
@@ -48,8 +49,9 @@ public:
     // sends what queued while offline.
     void attach(connection_params params, bool session_present, time_point now, effects& out);
 
-    // A packet from the attached client (anything after CONNECT).
-    void on_packet(const protocol::packet& p, time_point now, effects& out);
+    // A packet from the attached client (anything after CONNECT). `rules` (null: everything allowed) decide
+    // which SUBSCRIBE filters are granted; publishing and receiving are checked by the shard.
+    void on_packet(const protocol::packet& p, time_point now, effects& out, const access_rules* rules = nullptr);
 
     // A message routed to this session at the QoS its subscription grants. `retained` marks the delivery
     // of a retained message on subscribe [MQTT-3.3.1-8]; routed messages go out with retain 0 [MQTT-3.3.1-9].
@@ -74,6 +76,10 @@ public:
     bool is_clean() const noexcept { return params_.clean_session; }
     const std::string& client_id() const noexcept { return client_id_; }
     const connection_params& params() const noexcept { return params_; }
+    // Who the ACL sees: the username of the last connection (the certificate CN with use_identity_as_username).
+    client_identity identity() const noexcept {
+        return {params_.username ? std::optional<std::string_view>{*params_.username} : std::nullopt, client_id_};
+    }
     // time_point::max() when keepalive is 0 or no client is attached.
     time_point keepalive_deadline() const noexcept { return deadline_; }
     const std::map<std::string, protocol::qos, std::less<>>& subscriptions() const noexcept {
@@ -93,7 +99,7 @@ private:
     };
 
     void on_publish(const protocol::publish& p, effects& out);
-    void on_subscribe(const protocol::subscribe& p, effects& out);
+    void on_subscribe(const protocol::subscribe& p, const access_rules* rules, effects& out);
     void on_unsubscribe(const protocol::unsubscribe& p, effects& out);
     void on_puback(protocol::packet_id id, effects& out);
     void on_pubrec(protocol::packet_id id, effects& out);

@@ -18,10 +18,34 @@ shard::shard(shard_index index, std::size_t shard_count, router& routes, client_
 
 shard::~shard() = default;
 
+// Every input starts here: the time it happened, and the access rules as they are now (a reload publishes
+// new ones; this is the only place they are picked up, so they never change in the middle of an input).
+void shard::begin(time_point now) {
+    now_ = now;
+    if (options_.access == nullptr) return;
+    const auto generation = options_.access->generation();
+    if (generation == rules_generation_) return;
+    rules_ = options_.access->current();
+    rules_generation_ = generation;
+}
+
 // ---- inputs from this shard's connections
 
 void shard::connect(connection_id conn, connection_params params, time_point now) {
-    now_ = now;
+    begin(now);
+    // A will the client could not publish is refused up front, as Mosquitto does: CONNACK 5.
+    if (rules_ && params.will) {
+        const client_identity who{params.username ? std::optional<std::string_view>{*params.username} : std::nullopt,
+                                  params.client_id};
+        if (!rules_->may_publish(who, params.will->topic())) {
+            ++stats_.publishes_denied;
+            log_line{level::info} << "event=will_denied client_id=" << quoted{params.client_id}
+                                  << " username=" << quoted{params.username.value_or("")}
+                                  << " topic=" << quoted{params.will->topic()};
+            out_.actions.push_back({conn, connection_refused{protocol::connack_code::not_authorized}});
+            return;
+        }
+    }
     auto [slot, is_new] = registry_.acquire(params.client_id, index_);
     if (is_new) {
         const auto epoch = slot->next_epoch();
@@ -35,17 +59,17 @@ void shard::connect(connection_id conn, connection_params params, time_point now
 }
 
 void shard::packet(connection_id conn, const protocol::packet& p, time_point now) {
-    now_ = now;
+    begin(now);
     const auto it = attached_.find(conn);
     if (it == attached_.end()) return;  // closed by the shard a moment ago; the rest of its bytes are moot
     auto& e = *it->second;
     const effects_stack::lease fx{effects_};
-    e.state->on_packet(p, now, *fx);
+    e.state->on_packet(p, now, *fx, rules_.get());
     apply(e, *fx);
 }
 
 void shard::tick(connection_id conn, time_point now) {
-    now_ = now;
+    begin(now);
     const auto it = attached_.find(conn);
     if (it == attached_.end()) return;
     auto& e = *it->second;
@@ -55,7 +79,7 @@ void shard::tick(connection_id conn, time_point now) {
 }
 
 void shard::connection_lost(connection_id conn, close_reason why, time_point now) {
-    now_ = now;
+    begin(now);
     // A connection still waiting for its session: the session settles offline when it arrives.
     if (waiting_.erase(conn) != 0) return;
     const auto it = attached_.find(conn);
@@ -64,7 +88,7 @@ void shard::connection_lost(connection_id conn, close_reason why, time_point now
 }
 
 void shard::write_blocked(connection_id conn, bool is_blocked, time_point now) {
-    now_ = now;
+    begin(now);
     const auto it = attached_.find(conn);
     if (it == attached_.end()) return;
     auto& e = *it->second;
@@ -74,7 +98,7 @@ void shard::write_blocked(connection_id conn, bool is_blocked, time_point now) {
 }
 
 std::size_t shard::expire(time_point now) {
-    now_ = now;
+    begin(now);
     std::size_t expired = 0;
     while (!expiries_.empty() && expiries_.begin()->first <= now) {
         const auto node = expiries_.extract(expiries_.begin());
@@ -103,7 +127,7 @@ const session* shard::find_session(const session_slot* slot) const noexcept {
 // ---- inputs from other shards
 
 void shard::receive(shard_message message, time_point now) {
-    now_ = now;
+    begin(now);
     std::visit(
         [&](auto&& m) {
             using T = std::decay_t<decltype(m)>;
@@ -208,9 +232,25 @@ void shard::apply(entry& e, effects& fx) {
         } else if (auto* p = std::get_if<send_publish>(&effect)) {
             if (e.conn != 0) out_.actions.push_back({e.conn, std::move(*p)});
         } else if (auto* r = std::get_if<route>(&effect)) {
+            // A PUBLISH (or a will) the client may not write: acknowledged already, at its QoS, and dropped,
+            // as 3.1.1 has no negative acknowledgement. $SYS/ belongs to the broker whatever the ACL says
+            // (as in Mosquitto).
+            const auto topic = r->msg->topic();
+            if (topic.starts_with("$SYS/") || (rules_ && !rules_->may_publish(e.state->identity(), topic))) {
+                ++stats_.publishes_denied;
+                log_line{level::info} << "event=publish_denied client_id=" << quoted{e.slot->client_id}
+                                      << " username=" << quoted{e.state->params().username.value_or("")}
+                                      << " topic=" << quoted{r->msg->topic()};
+                continue;
+            }
             publish(r->msg);
         } else if (auto* s = std::get_if<add_subscription>(&effect)) {
             subscribe(e, *s);
+        } else if (auto* d = std::get_if<subscribe_denied>(&effect)) {
+            ++stats_.subscriptions_denied;
+            log_line{level::info} << "event=subscribe_denied client_id=" << quoted{e.slot->client_id}
+                                  << " username=" << quoted{e.state->params().username.value_or("")}
+                                  << " filter=" << quoted{d->filter};
         } else if (auto* u = std::get_if<remove_subscription>(&effect)) {
             router_.unsubscribe(e.slot.get(), u->filter);
         } else if (std::holds_alternative<deliver_retained>(effect)) {
@@ -276,6 +316,11 @@ void shard::deliver(delivery d) {
 }
 
 void shard::deliver_into(entry& e, const message_ptr& msg, protocol::qos granted, bool retained) {
+    // Read access per message: a filter that overlaps topics the client may not read delivers only the others.
+    if (rules_ && !rules_->may_receive(e.state->identity(), msg->topic())) {
+        ++stats_.deliveries_denied;
+        return;
+    }
     if (observer_ != nullptr) observer_->taken_in(*e.slot, e.epoch, msg, retained);
     const effects_stack::lease fx{effects_};
     e.state->on_deliver(msg, granted, retained, *fx);

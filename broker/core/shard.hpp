@@ -42,11 +42,16 @@ struct shard_options {
     session_limits session;
     // How long an offline persistent session is kept; zero: for ever (MQTT 3.1.1 has no expiry).
     std::chrono::milliseconds session_expiry{0};
+    // The ACL; null (or a null snapshot): everything allowed. Outlives the shard.
+    access_rules_source* access = nullptr;
 };
 
 struct shard_stats {
     std::array<std::uint64_t, drop_reason_count> dropped{};  // messages a session did not take, by reason
     std::uint64_t sessions_expired = 0;
+    std::uint64_t publishes_denied = 0;      // PUBLISHes and wills the ACL refused
+    std::uint64_t subscriptions_denied = 0;  // SUBSCRIBE filters the ACL refused (SUBACK 0x80)
+    std::uint64_t deliveries_denied = 0;     // messages a subscriber may not read
     std::uint64_t takeovers = 0;         // CONNECTs that took over an existing session [MQTT-3.1.4-2]
     std::uint64_t superseded = 0;        // CONNECTs that lost to a newer connection holding the session
     std::uint64_t moves = 0;             // sessions sent to another shard
@@ -118,6 +123,7 @@ private:
     };
 
     // shard.cpp: connections, effects, routing
+    void begin(time_point now);
     entry& install(session_ref slot, std::uint32_t epoch, std::unique_ptr<session> state);
     entry* find(const session_slot* slot) noexcept;
     void attach(entry& e, connection_id conn, connection_params params, bool session_present, time_point now);
@@ -153,6 +159,8 @@ private:
     client_registry& registry_;
     shard_options options_;
     time_point now_{};  // of the input being handled
+    std::shared_ptr<const access_rules> rules_;
+    std::uint64_t rules_generation_ = 0;
 
     std::unordered_map<const session_slot*, std::unique_ptr<entry>> sessions_;
     std::unordered_map<connection_id, entry*> attached_;

@@ -40,12 +40,12 @@ std::string generate_client_id() {
 }  // namespace
 
 template <transport Transport>
-connection<Transport>::connection(worker& owner, Transport transport, bool use_identity_as_username,
+connection<Transport>::connection(worker& owner, Transport transport, connection_policy policy,
                                   connection_ticket ticket)
     : worker_{owner},
       id_{owner.add_connection(this)},
       transport_{std::move(transport)},
-      use_identity_as_username_{use_identity_as_username},
+      policy_{policy},
       ticket_{std::move(ticket)},
       decoder_{owner.options().max_packet_size},
       connect_decoder_{std::min(owner.options().max_packet_size, max_connect_packet_size)},
@@ -139,9 +139,11 @@ asio::awaitable<bool> connection<Transport>::handle_received() {
             close(core::close_reason::protocol_error);
             co_return false;
         }
-        const bool is_accepted = on_connect(*c);
-        rx_.consume(used);
-        if (!is_accepted) co_return false;
+        auto verdict = on_connect(*c);
+        rx_.consume(used);  // `c` points into rx_: nothing below reads it
+        if (verdict == connect_verdict::rejected) co_return false;
+        if (verdict == connect_verdict::check_password && !co_await check_password()) co_return false;
+        start_session();
         // Packets pipelined behind CONNECT wait until the session is attached (it may live on another worker).
         while (phase_ == phase::awaiting_session && !is_closing_) {
             session_ready_.expires_at(core::time_point::max());
@@ -151,41 +153,78 @@ asio::awaitable<bool> connection<Transport>::handle_received() {
     co_return false;
 }
 
+// The checks that need no waiting: client id, certificate identity, anonymous access. What is left is a
+// password to check (on the password threads) or nothing.
 template <transport Transport>
-bool connection<Transport>::on_connect(const protocol::connect& c) {
+auto connection<Transport>::on_connect(const protocol::connect& c) -> connect_verdict {
     params_.client_id = std::string{c.client_id};
     params_.clean_session = c.clean_session;
     params_.keep_alive = c.keep_alive;
     params_.version = c.version;
     if (c.username) params_.username = std::string{*c.username};
+    if (c.password) password_.assign(reinterpret_cast<const char*>(c.password->data()), c.password->size());
+    phase_ = phase::authenticating;
 
     if (const auto code = core::check_client_id(c)) {
         reject_connect(*code, "client id rejected");
-        return false;
-    }
-    if (use_identity_as_username_) {
-        // The certificate was verified against ca_file during the handshake: it is the credential.
-        if (transport_.peer().cert_cn.empty()) {
-            reject_connect(protocol::connack_code::not_authorized, "no client certificate CN to use as username");
-            return false;
-        }
-        params_.username = transport_.peer().cert_cn;
-    } else if (!worker_.options().allow_anonymous) {
-        // No password file support yet: without anonymous access nobody can be verified.
-        reject_connect(c.username ? protocol::connack_code::bad_username_or_password
-                                  : protocol::connack_code::not_authorized,
-                       "anonymous access disabled");
-        return false;
+        return connect_verdict::rejected;
     }
     if (params_.client_id.empty()) params_.client_id = generate_client_id();
     if (c.last_will) {
         params_.will = core::make_message(c.last_will->topic, c.last_will->payload, c.last_will->qos_level,
                                           c.last_will->retain);
     }
+    if (policy_.use_identity_as_username) {
+        // The certificate was verified against ca_file during the handshake: it is the credential.
+        if (transport_.peer().cert_cn.empty()) {
+            reject_connect(protocol::connack_code::not_authorized, "no client certificate CN to use as username");
+            return connect_verdict::rejected;
+        }
+        params_.username = transport_.peer().cert_cn;
+        return connect_verdict::accepted;
+    }
+    if (params_.username) {
+        // A username is checked whenever there is a password file, anonymous access or not: a wrong
+        // password never falls back to anonymous.
+        if (worker_.access().has_password_file()) return connect_verdict::check_password;
+        if (policy_.allow_anonymous) return connect_verdict::accepted;  // nothing to check it against
+        reject_connect(protocol::connack_code::bad_username_or_password, "no password file to check against");
+        return connect_verdict::rejected;
+    }
+    if (!policy_.allow_anonymous) {
+        reject_connect(protocol::connack_code::not_authorized, "anonymous access not allowed");  // [MQTT-3.2.2-6]
+        return connect_verdict::rejected;
+    }
+    return connect_verdict::accepted;
+}
+
+// Off the event loop: the hash costs tens of milliseconds by design. An address that failed recently waits
+// first (a timer, not a hash), so guessing from one address is slow and cannot keep the password threads busy.
+template <transport Transport>
+asio::awaitable<bool> connection<Transport>::check_password() {
+    auto& access = worker_.access();
+    const auto host = std::string{host_of(transport_.peer().address)};
+    if (const auto delay = access.failures().delay_for(host, core::clock::now()); delay.count() > 0) {
+        log_line{level::debug} << "event=login_slowed addr=" << transport_.peer().address << " delay_ms=" << delay.count();
+        asio::steady_timer wait{worker_.context(), delay};
+        co_await wait.async_wait(as_tuple_awaitable);
+        if (is_closing_) co_return false;
+    }
+    const bool is_valid = co_await access.verify(*params_.username, std::exchange(password_, {}));
+    if (is_closing_) co_return false;
+    if (!is_valid) {
+        access.failures().record(host, core::clock::now());
+        reject_connect(protocol::connack_code::bad_username_or_password, "bad username or password");
+        co_return false;
+    }
+    co_return true;
+}
+
+template <transport Transport>
+void connection<Transport>::start_session() {
     phase_ = phase::awaiting_session;
     worker_.shard().connect(id_, params_, core::clock::now());
     worker_.carry_out();
-    return !is_closing_;
 }
 
 template <transport Transport>
@@ -316,7 +355,7 @@ void connection<Transport>::close(core::close_reason why, bool tell_shard) {
     worker_.count_close(why);
     log_line{level::info} << "event=disconnect client_id=" << logging::quoted{params_.client_id}
                           << " addr=" << transport_.peer().address << " reason=" << core::to_string(why);
-    if (tell_shard && phase_ != phase::awaiting_connect) {
+    if (tell_shard && (phase_ == phase::awaiting_session || phase_ == phase::attached)) {
         worker_.shard().connection_lost(id_, why, core::clock::now());
         worker_.carry_out();
     }

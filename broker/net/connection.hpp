@@ -23,9 +23,8 @@ namespace mqttd::net {
 template <transport Transport>
 class connection final : public session_host, public std::enable_shared_from_this<connection<Transport>> {
 public:
-    // use_identity_as_username: the TLS client certificate's CN replaces the CONNECT username. The ticket is
-    // the connection's place under max_connections, held for its life.
-    connection(worker& owner, Transport transport, bool use_identity_as_username, connection_ticket ticket);
+    // The ticket is the connection's place under max_connections, held for its life.
+    connection(worker& owner, Transport transport, connection_policy policy, connection_ticket ticket);
     ~connection() override;
 
     // Starts the coroutines; the connection keeps itself alive until they end.
@@ -39,14 +38,17 @@ public:
     void shut_down() override;
 
 private:
-    enum class phase { awaiting_connect, awaiting_session, attached };
+    enum class phase { awaiting_connect, authenticating, awaiting_session, attached };
+    enum class connect_verdict { rejected, check_password, accepted };
 
     boost::asio::awaitable<void> read_loop();
     boost::asio::awaitable<void> write_loop();
     boost::asio::awaitable<void> watchdog();
     // Decodes and handles every whole packet in rx; false when the connection must stop reading.
     boost::asio::awaitable<bool> handle_received();
-    bool on_connect(const protocol::connect& c);
+    connect_verdict on_connect(const protocol::connect& c);
+    boost::asio::awaitable<bool> check_password();
+    void start_session();
     void reject_connect(protocol::connack_code code, const char* reason);
     void protocol_error(const std::error_code& ec);
     void start_writing();
@@ -60,13 +62,14 @@ private:
     worker& worker_;
     core::connection_id id_;
     Transport transport_;
-    bool use_identity_as_username_;
+    connection_policy policy_;
     connection_ticket ticket_;
     protocol::decoder decoder_;
     // Until a CONNECT is accepted no packet may claim more than the largest legal CONNECT.
     protocol::decoder connect_decoder_;
     phase phase_ = phase::awaiting_connect;
     core::connection_params params_;
+    std::string password_;  // from CONNECT until checked
 
     receive_buffer rx_;
 

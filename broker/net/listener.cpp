@@ -73,22 +73,23 @@ void listener::reload_tls() {
 
 // On the target worker's thread. The TLS context is taken now, so a reload affects only later connections.
 void listener::start_connection(worker& target, tcp::socket socket, std::string peer, connection_ticket ticket) {
-    const bool use_cn = uses_tls(options_.type) && options_.tls.use_identity_as_username;
+    const connection_policy policy{uses_tls(options_.type) && options_.tls.use_identity_as_username,
+                                   options_.allow_anonymous.value_or(shared_.options.auth.allow_anonymous)};
     switch (options_.type) {
     case listener_type::tcp:
-        std::make_shared<connection<tcp_transport>>(target, tcp_transport{std::move(socket), std::move(peer)}, false,
+        std::make_shared<connection<tcp_transport>>(target, tcp_transport{std::move(socket), std::move(peer)}, policy,
                                                     std::move(ticket))
             ->start();
         return;
     case listener_type::tls:
         std::make_shared<connection<tls_transport>>(
-            target, tls_transport{std::move(socket), std::move(peer), tls_->current()}, use_cn, std::move(ticket))
+            target, tls_transport{std::move(socket), std::move(peer), tls_->current()}, policy, std::move(ticket))
             ->start();
         return;
     case listener_type::ws:
         std::make_shared<connection<ws_transport<tcp::socket>>>(
             target, ws_transport<tcp::socket>{std::move(socket), std::move(peer), options_.websocket, max_packet_size_},
-            false, std::move(ticket))
+            policy, std::move(ticket))
             ->start();
         return;
     case listener_type::wss:
@@ -96,7 +97,7 @@ void listener::start_connection(worker& target, tcp::socket socket, std::string 
             target,
             ws_transport<wss_next_layer>{std::move(socket), std::move(peer), options_.websocket, max_packet_size_,
                                          tls_->current()},
-            use_cn, std::move(ticket))
+            policy, std::move(ticket))
             ->start();
         return;
     }

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
 #include "broker/logging/log.hpp"
@@ -27,11 +28,19 @@ std::size_t automatic_max_connections() {
     return limit.rlim_cur > 2 * reserved_descriptors ? limit.rlim_cur - reserved_descriptors : limit.rlim_cur / 2;
 }
 
+bool is_loopback(const std::string& bind) {
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(bind, ec);
+    return !ec && address.is_loopback();
+}
+
 }  // namespace
 
 server::server(server_options options) {
     shared_.options = std::move(options);
     if (shared_.options.max_connections == 0) shared_.options.max_connections = automatic_max_connections();
+    shared_.access = std::make_unique<access_control>(shared_.options.auth);  // throws auth::load_error
+    shared_.options.shard.access = &shared_.access->rules();
     auto threads = shared_.options.threads;
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
     for (std::size_t i = 0; i < threads; ++i) shared_.workers.push_back(std::make_unique<worker>(i, threads, shared_));
@@ -47,6 +56,14 @@ server::server(server_options options) {
 server::~server() { stop(std::chrono::milliseconds{0}); }
 
 void server::start() {
+    // Mosquitto 2 refuses anonymous clients on anything but loopback unless told to; mqttd does the same by
+    // default, and says so loudly when a configuration asks otherwise.
+    for (const auto& l : shared_.options.listeners) {
+        if (l.allow_anonymous.value_or(shared_.options.auth.allow_anonymous) && !is_loopback(l.bind))
+            logging::log_line{logging::level::warning}
+                << "event=anonymous_on_network listener=" << to_string(l.type) << " bind=" << l.bind
+                << " port=" << l.port << " detail=\"clients without credentials are accepted from the network\"";
+    }
     for (auto& w : shared_.workers) w->start();
     for (auto& l : listeners_) l->start();
     logging::log_line{logging::level::info} << "event=started workers=" << shared_.workers.size()
@@ -75,6 +92,18 @@ void server::log_summary() {
     line << " refused_max_connections=" << now.refused_connections << " sessions_expired=" << now.sessions_expired
          << " superseded_connects=" << now.superseded_connects << " unforeseen_states=" << now.unforeseen_states;
     last_summary_ = now;
+}
+
+void server::reload() {
+    try {
+        shared_.access->reload();
+        if (!shared_.options.auth.password_file.empty() || !shared_.options.auth.acl_file.empty())
+            logging::log_line{logging::level::info} << "event=auth_reloaded";
+    } catch (const std::exception& e) {
+        logging::log_line{logging::level::warning}
+            << "event=auth_reload_failed reason=" << logging::quoted{e.what()} << " kept=previous";
+    }
+    reload_tls();
 }
 
 void server::reload_tls() {

@@ -17,7 +17,9 @@ public:
     ~server();
 
     void start();
-    // SIGHUP: re-read the certificate files of every TLS/WSS listener for new connections.
+    // SIGHUP: re-read the certificate files of every TLS/WSS listener (for new connections) and the password
+    // and ACL files (for the next login, PUBLISH, SUBSCRIBE and delivery). A broken file keeps the old one.
+    void reload();
     void reload_tls();
     // Stops accepting, closes every connection, and returns once the workers are idle or `grace` has passed.
     void stop(std::chrono::milliseconds grace);

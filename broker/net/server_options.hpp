@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ struct listener_options {
     std::string bind = "127.0.0.1";
     std::uint16_t port = 1883;
     std::size_t max_connections = 0;  // open connections on this listener; 0: only the broker-wide limit
+    std::optional<bool> allow_anonymous;  // unset: auth_options::allow_anonymous
     tls_options tls;
     websocket_options websocket;
 };
@@ -49,10 +51,26 @@ struct listener_options {
 // accepted, no packet may claim more.
 inline constexpr std::size_t max_connect_packet_size = 5 + 12 + 5 * (2 + 65'535);
 
+// How a listener treats the CONNECTs of its connections.
+struct connection_policy {
+    bool use_identity_as_username = false;  // TLS: the client certificate's CN is the username, no password
+    bool allow_anonymous = true;            // clients without a username are accepted
+};
+
+struct auth_options {
+    bool allow_anonymous = true;  // the config resolves the default: true only when every listener is loopback
+    std::string password_file;    // Mosquitto's format; empty: no password checks
+    std::string acl_file;         // Mosquitto's syntax; empty: everyone may do everything
+    // A failed login is answered after this delay times the failures from that address in the last minute
+    // (at most max_failed_login_delay), so guessing passwords from one address is slow.
+    std::chrono::milliseconds failed_login_delay{1000};
+    std::chrono::milliseconds max_failed_login_delay{30'000};
+};
+
 struct server_options {
     std::vector<listener_options> listeners;
     std::size_t threads = 0;  // 0: one per core
-    bool allow_anonymous = true;
+    auth_options auth;
     std::size_t max_packet_size = 2 * 1024 * 1024;  // as Mosquitto 2.1
     std::chrono::milliseconds connect_timeout{10'000};
     // Unsent bytes queued for one connection before its QoS 0 messages are dropped, QoS 1/2 wait in the

@@ -18,6 +18,7 @@
 #include "broker/core/client_registry.hpp"
 #include "broker/core/router.hpp"
 #include "broker/core/shard.hpp"
+#include "broker/net/access_control.hpp"
 #include "broker/net/broker_counters.hpp"
 #include "broker/net/server_options.hpp"
 #include "broker/net/session_host.hpp"
@@ -31,6 +32,7 @@ struct shared_state {
     server_options options;
     core::router router;
     core::client_registry registry;
+    std::unique_ptr<access_control> access;  // made before the workers, whose shards read its rules
     std::vector<std::unique_ptr<worker>> workers;
     // Connection ids in the order connections were made: the shard lets the newer of two racing for one
     // session keep it.
@@ -46,6 +48,7 @@ public:
     boost::asio::io_context& context() noexcept { return context_; }
     std::size_t index() const noexcept { return index_; }
     const server_options& options() const noexcept { return shared_.options; }
+    access_control& access() noexcept { return *shared_.access; }
     // On this worker's thread only.
     core::shard& shard() noexcept { return shard_; }
 

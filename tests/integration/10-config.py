@@ -15,7 +15,7 @@ GOOD_CONFIG = """// a full configuration, with both comment styles
     /* every other key, at a non-default value */
     "threads": 2,
     "log_level": "debug",
-    "allow_anonymous": true,
+    "auth": {"allow_anonymous": true},
     "max_packet_size": 1048576,
     "connect_timeout": 2.5,
     "max_inflight": 10,

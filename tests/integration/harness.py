@@ -51,7 +51,7 @@ HOST = "127.0.0.1"
 MQTTD_DEFAULTS = {
     "threads": 2,
     "log_level": "debug",
-    "allow_anonymous": True,
+    "auth": {"allow_anonymous": True},
     "connect_timeout": 10,
     "max_inflight": 20,
     "max_queued_messages": 1000,

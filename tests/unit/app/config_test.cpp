@@ -26,20 +26,20 @@ TEST_CASE("config: a file with only listeners is valid and takes the defaults") 
     CHECK(c.server.shard.session.max_inflight == 20);
     CHECK(c.server.shard.session.max_queued_messages == 1000);
     CHECK(c.server.connect_timeout == std::chrono::seconds{10});
-    CHECK(c.server.allow_anonymous);
+    CHECK(c.server.auth.allow_anonymous);  // every listener is loopback
 }
 
 TEST_CASE("config: comments are allowed and every key is read") {
     const auto c = parse_config(R"(// a comment
         {
           /* block */ "listeners": [{"type": "tcp", "bind": "::1", "port": 0}],
-          "threads": 3, "log_level": "debug", "allow_anonymous": false, "max_packet_size": 1024,
+          "threads": 3, "log_level": "debug", "auth": {"allow_anonymous": false}, "max_packet_size": 1024,
           "connect_timeout": 0.5, "max_inflight": 5, "max_queued_messages": 7
         })", "f");
     CHECK(c.server.listeners[0].bind == "::1");
     CHECK(c.server.threads == 3);
     CHECK(c.log_level == mqttd::logging::level::debug);
-    CHECK_FALSE(c.server.allow_anonymous);
+    CHECK_FALSE(c.server.auth.allow_anonymous);
     CHECK(c.server.max_packet_size == 1024);
     CHECK(c.server.connect_timeout == std::chrono::milliseconds{500});
     CHECK(c.server.shard.session.max_inflight == 5);
@@ -84,4 +84,25 @@ TEST_CASE("config: the limits have sane defaults and are each read") {
     CHECK(c.server.listeners[0].max_connections == 9);
     CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "max_outbound_bytes": 10})") ==
           "test.json: max_outbound_bytes: expected integer 1024..1099511627776, got 10");
+}
+
+TEST_CASE("config: auth; allow_anonymous defaults to true only when every listener is loopback") {
+    const auto local = parse_config(R"({"listeners": [{"type": "tcp", "bind": "127.0.0.1", "port": 1},
+                                                      {"type": "ws", "bind": "::1", "port": 2}]})", "f");
+    CHECK(local.server.auth.allow_anonymous);
+    const auto open = parse_config(R"({"listeners": [{"type": "tcp", "bind": "127.0.0.1", "port": 1},
+                                                     {"type": "tcp", "bind": "0.0.0.0", "port": 2}]})", "f");
+    CHECK_FALSE(open.server.auth.allow_anonymous);
+    const auto c = parse_config(R"({"listeners": [{"type": "tcp", "bind": "0.0.0.0", "port": 1, "allow_anonymous": true}],
+        "auth": {"allow_anonymous": false, "password_file": "p.txt", "acl_file": "acl.conf", "failed_login_delay": 0.5}})",
+                                "f");
+    CHECK_FALSE(c.server.auth.allow_anonymous);
+    CHECK(c.server.listeners[0].allow_anonymous == true);
+    CHECK(c.server.auth.password_file == "p.txt");
+    CHECK(c.server.auth.acl_file == "acl.conf");
+    CHECK(c.server.auth.failed_login_delay == std::chrono::milliseconds{500});
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "allow_anonymous": true})") ==
+          "test.json: allow_anonymous: moved: use auth.allow_anonymous");
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "auth": {"password_fil": "x"}})") ==
+          R"(test.json: auth.password_fil: unknown key (did you mean "password_file"?))");
 }

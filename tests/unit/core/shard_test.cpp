@@ -318,3 +318,90 @@ TEST_CASE("effects_stack: a lease given back by an exception leaves the depth ri
     const core::effects_stack::lease again{stack};
     CHECK(stack.depth() == 1);
 }
+
+namespace {
+
+// A stand-in for the ACL file: topics under "secret/" are off limits to everyone but "admin"; "ro/" may be
+// read by anyone and written by nobody.
+class test_rules final : public core::access_rules {
+public:
+    bool may_publish(const core::client_identity& who, std::string_view topic) const override {
+        return is_admin(who) || (!topic.starts_with("secret/") && !topic.starts_with("ro/"));
+    }
+    bool may_subscribe(const core::client_identity& who, std::string_view filter) const override {
+        return is_admin(who) || !filter.starts_with("secret/");
+    }
+    bool may_receive(const core::client_identity& who, std::string_view topic) const override {
+        return is_admin(who) || !topic.starts_with("secret/");
+    }
+
+private:
+    static bool is_admin(const core::client_identity& who) { return who.username == "admin"; }
+};
+
+core::connection_params user(std::string id, std::optional<std::string> username,
+                             core::message_ptr will = nullptr) {
+    auto p = params(std::move(id), true, std::move(will));
+    p.username = std::move(username);
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("shard ACL: a denied SUBSCRIBE filter gets 0x80 alone; a denied PUBLISH is acknowledged and dropped") {
+    core::access_rules_source access;
+    access.publish(std::make_shared<test_rules>());
+    shard_scheduler s{1, core::shard_options{{}, {}, &access}};
+    const auto c = s.connect(0, user("c", "bob"));
+    s.send(c, protocol::subscribe{3, {{"secret/#", qos::at_least_once}, {"open/#", qos::at_least_once}}});
+    const auto acks = packets_of<protocol::suback>(s.client(c));
+    REQUIRE(acks.size() == 1);
+    CHECK(acks[0].return_codes == std::vector<std::uint8_t>{0x80, 1});  // [MQTT-3.9.3-2]
+    const auto admin = s.connect(0, user("a", "admin"));
+    s.send(admin, subscribe(1, "#", qos::at_least_once));
+    s.send(c, publish("ro/x", qos::at_least_once, 5, "bob:1"));
+    CHECK(packets_of<protocol::puback>(s.client(c)).size() == 1);  // acknowledged at its QoS [MQTT-4.3.2-2]
+    CHECK(publishes_of(s.client(admin)).empty());                   // and dropped
+    CHECK(s.at(0).stats().publishes_denied == 1);
+}
+
+TEST_CASE("shard ACL: messages are checked per delivery, so an allowed filter delivers only readable topics") {
+    core::access_rules_source access;
+    access.publish(std::make_shared<test_rules>());
+    shard_scheduler s{1, core::shard_options{{}, {}, &access}};
+    const auto c = s.connect(0, user("c", "bob"));
+    s.send(c, subscribe(1, "#", qos::at_least_once));
+    const auto admin = s.connect(0, user("a", "admin"));
+    s.send(admin, publish("secret/plan", qos::at_least_once, 1, "admin:1"));
+    s.send(admin, publish("open/news", qos::at_least_once, 2, "admin:2"));
+    CHECK(payloads(s.client(c)) == std::vector<std::string>{"admin:2"});
+    // Retained messages obey the same rule on subscribe.
+    auto retained = publish("secret/kept", qos::at_least_once, 3, "admin:3");
+    retained.retain = true;
+    s.send(admin, retained);
+    const auto later = s.connect(0, user("later", "bob"));
+    s.send(later, subscribe(1, "secret/kept", qos::at_least_once));  // refused as a filter anyway
+    s.send(later, subscribe(2, "+/kept", qos::at_least_once));       // allowed filter, unreadable topic
+    CHECK(publishes_of(s.client(later)).empty());
+}
+
+TEST_CASE("shard ACL: a will the client may not publish is refused at CONNECT with 0x05") {
+    core::access_rules_source access;
+    access.publish(std::make_shared<test_rules>());
+    shard_scheduler s{1, core::shard_options{{}, {}, &access}};
+    const auto will = core::make_message("secret/will", bytes("gone"), qos::at_most_once, false);
+    const auto c = s.connect(0, user("c", "bob", will));
+    CHECK(s.client(c).was_refused);
+    CHECK(s.registry.find("c") == nullptr);
+}
+
+TEST_CASE("shard ACL: new rules apply to the next PUBLISH of a client already connected") {
+    core::access_rules_source access;
+    shard_scheduler s{1, core::shard_options{{}, {}, &access}};
+    const auto c = s.connect(0, user("c", "bob"));
+    s.send(c, subscribe(1, "#", qos::at_least_once));
+    s.send(c, publish("secret/a", qos::at_least_once, 1, "bob:1"));
+    access.publish(std::make_shared<test_rules>());  // a reload
+    s.send(c, publish("secret/b", qos::at_least_once, 2, "bob:2"));
+    CHECK(payloads(s.client(c)) == std::vector<std::string>{"bob:1"});
+}
