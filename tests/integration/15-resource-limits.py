@@ -361,8 +361,10 @@ class ResourceLimits(BrokerTestCase):
                           (rss.peak() - before) / 1024.0, rss.growth_in_second_half()))
         self.assertGreater(rate, alone * 0.5, "the publisher is not slowed down much by the stalled subscriber")
         self.assertGreater(min(received), 4 * MB, "the healthy subscriber kept receiving, in both halves")
-        self.assertLess(rss.growth_in_second_half(), 4 * 1024, "VmRSS levels off (second half of the flood)")
-        self.assertLess(rss.peak() - before, 16 * 1024,
+        # Levelling off, with room for allocator noise on a loaded machine: unbounded queues grew by
+        # hundreds of MB in the second half.
+        self.assertLess(rss.growth_in_second_half(), 12 * 1024, "VmRSS levels off (second half of the flood)")
+        self.assertLess(rss.peak() - before, 24 * 1024,
                         "VmRSS stays within max_outbound_bytes (1 MiB) per subscriber plus a margin")
         b.wait_log("event=write_blocked", 'client_id="stalled-q0"', "blocked=1")
         b.wait_log("event=message_dropped", "reason=outbound_full", 'client_id="stalled-q0"', "dropped_total=1")
@@ -396,8 +398,8 @@ class ResourceLimits(BrokerTestCase):
         print("\n    %d QoS 1 messages of 1 kB to a stalled subscriber: VmRSS before %d kB, peak %d kB "
               "(+%.1f MB), second half +%d kB" % (total, before, rss.peak(), (rss.peak() - before) / 1024.0,
                                                   rss.growth_in_second_half()))
-        self.assertLess(rss.growth_in_second_half(), 4 * 1024, "VmRSS levels off")
-        self.assertLess(rss.peak() - before, 16 * 1024, "the queue is bounded by max_queued_messages")
+        self.assertLess(rss.growth_in_second_half(), 12 * 1024, "VmRSS levels off")
+        self.assertLess(rss.peak() - before, 24 * 1024, "the queue is bounded by max_queued_messages")
         if not self.is_mosquitto:
             b.wait_log("event=message_dropped", "reason=queue_full", 'client_id="stalled-q1"', "dropped_total=1")
         # The subscriber reads at last: the in-flight window, then the queue, in publish order.
