@@ -5,12 +5,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "broker/core/message.hpp"
 #include "protocol/packet.hpp"
+#include "storage/store.hpp"
 
 namespace mqttd::core {
 
@@ -25,8 +27,9 @@ enum class close_reason {
     server_shutdown,     // the broker is stopping: no will (see README)
     connect_rejected,    // CONNACK with a non-zero code was sent [MQTT-3.2.2-5]
     write_timeout,       // the client stopped reading: writes made no progress for write_timeout
+    storage_failed,      // what this client's last packets needed could not be stored: it will resend
 };
-inline constexpr std::size_t close_reason_count = 9;
+inline constexpr std::size_t close_reason_count = 10;
 
 const char* to_string(close_reason r) noexcept;
 
@@ -42,8 +45,22 @@ struct send_publish {
     bool retain;
 };
 
-// Publish to every matching subscription (and the retained store when msg->is_retained()).
-struct route { message_ptr msg; };
+// Publish to every matching subscription (and the retained store when msg->is_retained()). `ack` (PUBACK or
+// PUBREC) goes to the publisher before any copy of the message; where storage makes acknowledgements wait,
+// both wait until the message is stored. `inbound_id`: a QoS 2 packet id to store with the message for the
+// publisher's persistent session, so that a resent PUBLISH after a crash is still recognised [MQTT-4.3.3-2].
+struct route {
+    message_ptr msg;
+    std::optional<protocol::packet> ack;
+    protocol::packet_id inbound_id = 0;
+};
+
+// Changes to durable storage, for a persistent session. `wait`: this session's outputs after it are held
+// until it is stored (README: "Durable storage" says which changes wait).
+struct persist {
+    std::vector<storage::operation> ops;
+    bool wait = false;
+};
 
 // Adds the subscription and looks up the retained messages its filter matches, as one step.
 struct add_subscription { std::string filter; protocol::qos granted; };
@@ -78,7 +95,7 @@ struct close_connection {
 };
 
 using effect = std::variant<send_packet, send_publish, route, add_subscription, subscribe_denied,
-                            remove_subscription, deliver_retained, message_dropped, close_connection>;
+                            remove_subscription, deliver_retained, message_dropped, close_connection, persist>;
 using effects = std::vector<effect>;
 
 }  // namespace mqttd::core

@@ -15,7 +15,8 @@ std::optional<protocol::packet_id> inflight_window::add(message_ptr msg, protoco
     const auto id = next_id_++;
     const auto state = qos_level == protocol::qos::exactly_once ? outbound_state::awaiting_pubrec
                                                                 : outbound_state::awaiting_puback;
-    entries_.push_back({id, state, qos_level, retain, std::move(msg)});
+    const auto stored_id = msg->storage_id();
+    entries_.push_back({id, state, qos_level, retain, std::move(msg), stored_id});
     return id;
 }
 

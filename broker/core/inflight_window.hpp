@@ -23,7 +23,8 @@ struct outbound_message {
     outbound_state state;
     protocol::qos qos_level;
     bool retain;
-    message_ptr msg;  // null once PUBREL is sent
+    message_ptr msg;              // null once PUBREL is sent
+    std::uint64_t stored_id = 0;  // the message's storage id (kept when msg is let go), 0 when not stored
 };
 
 class inflight_window {
@@ -36,6 +37,8 @@ public:
 
     // Records a new outgoing message under a fresh packet identifier; nullopt when all 65535 are in use.
     std::optional<protocol::packet_id> add(message_ptr msg, protocol::qos qos_level, bool retain);
+    // Puts back an entry read from storage, with its packet identifier and state, after those restored so far.
+    void restore(outbound_message entry) { entries_.push_back(std::move(entry)); }
 
     outbound_message* find(protocol::packet_id id) noexcept;
     void erase(protocol::packet_id id) noexcept;

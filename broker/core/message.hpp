@@ -31,11 +31,17 @@ public:
     protocol::qos qos_level() const noexcept { return qos_; }
     bool is_retained() const noexcept { return retain_; }
 
+    // The id of the message's stored body (storage/store.hpp), 0 while it is not stored. Set once, by the
+    // shard that stores it, before the message is routed to any other thread; read-only afterwards.
+    std::uint64_t storage_id() const noexcept { return storage_id_; }
+    void set_storage_id(std::uint64_t id) const noexcept { storage_id_ = id; }
+
 private:
     std::vector<std::uint8_t> bytes_;
     std::size_t topic_size_;
     protocol::qos qos_;
     bool retain_;
+    mutable std::uint64_t storage_id_ = 0;
 };
 
 using message_ptr = std::shared_ptr<const message>;

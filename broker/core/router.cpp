@@ -10,6 +10,8 @@ void router::subscribe(const subscriber& s, std::string_view filter, std::vector
     retained->match(filter, retained_out);
 }
 
+void router::subscribe(const subscriber& s, std::string_view filter) { tree_.write()->subscribe(s, filter); }
+
 void router::unsubscribe(const session_slot* s, std::string_view filter) {
     tree_.write()->unsubscribe(s, filter);
 }

@@ -19,6 +19,8 @@ public:
     // step with respect to publish(): a message published concurrently is either found here as a retained
     // message or matched by the new subscription, never both [MQTT-3.3.1-9].
     void subscribe(const subscriber& s, std::string_view filter, std::vector<message_ptr>& retained_out);
+    // Restores a stored subscription at start-up: no retained messages are sent for it.
+    void subscribe(const subscriber& s, std::string_view filter);
     void unsubscribe(const session_slot* s, std::string_view filter);
 
     // Updates the retained store when the message is retained, then fills `out` with one target per

@@ -16,6 +16,8 @@ void session::attach(connection_params params, bool session_present, time_point 
     is_write_blocked_ = false;  // a new connection starts with nothing unsent
     deadline_ = params_.keep_alive == 0 ? time_point::max()
                                          : now + std::chrono::milliseconds{params_.keep_alive} * 1500;
+    // A new persistent session is recorded (not waited for: its subscriptions are, when it makes them).
+    if (!session_present) store(stored_record(), false, out);
     // MQTT 3.1 has no session-present flag: the first byte of its CONNACK variable header is reserved, 0.
     const bool has_session_present = params_.version != protocol::protocol_version::v3_1;
     out.push_back(send_packet{
@@ -38,7 +40,7 @@ void session::detach(close_reason why, effects& out) {
     // [MQTT-3.1.2-8] the will goes out when the connection ends for any reason but DISCONNECT
     // [MQTT-3.1.2-10] (and broker shutdown: see the README's design notes).
     if (params_.will && why != close_reason::client_disconnect && why != close_reason::server_shutdown)
-        out.push_back(route{params_.will});
+        out.push_back(route{params_.will, std::nullopt, 0});
     params_.will.reset();
 }
 
@@ -66,8 +68,9 @@ void session::on_packet(const protocol::packet& p, time_point now, effects& out,
                 on_pubrec(pkt.id, out);
             } else if constexpr (std::is_same_v<T, protocol::pubrel>) {
                 // [MQTT-4.3.3-2] release the id; PUBCOMP even for an id we no longer hold, so a client
-                // that resends PUBREL after a reconnect can finish its flow.
-                awaiting_pubrel_.erase(pkt.id);
+                // that resends PUBREL after a reconnect can finish its flow. A stored id is deleted before
+                // PUBCOMP goes: once the client has it, it may reuse the id for a new message.
+                if (awaiting_pubrel_.erase(pkt.id) != 0) store(storage::delete_inbound_id{client_id_, pkt.id}, true, out);
                 out.push_back(send_packet{protocol::pubcomp{pkt.id}});
             } else if constexpr (std::is_same_v<T, protocol::pubcomp>) {
                 on_pubcomp(pkt.id, out);
@@ -90,23 +93,26 @@ void session::on_packet(const protocol::packet& p, time_point now, effects& out,
 }
 
 void session::on_publish(const protocol::publish& p, effects& out) {
+    // The acknowledgement travels with the message in one route effect, which sends it ahead of any copy of
+    // the message (the publisher's own included) and, with storage that acknowledges only what is stored,
+    // after the message is stored.
+    auto msg = make_message(p.topic, p.payload, p.qos_level, p.retain);
     switch (p.qos_level) {
     case qos::at_most_once:
-        out.push_back(route{make_message(p.topic, p.payload, p.qos_level, p.retain)});
+        out.push_back(route{std::move(msg), std::nullopt, 0});
         break;
-    // The acknowledgement is queued before the message is forwarded, so it leaves ahead of any copy of the
-    // message, including one to the publisher itself.
     case qos::at_least_once:
-        out.push_back(send_packet{protocol::puback{p.id}});  // [MQTT-4.3.2-2]
-        out.push_back(route{make_message(p.topic, p.payload, p.qos_level, p.retain)});
+        out.push_back(route{std::move(msg), protocol::packet{protocol::puback{p.id}}, 0});  // [MQTT-4.3.2-2]
         break;
-    case qos::exactly_once: {
-        // [MQTT-4.3.3-2] method B: route on first receipt, remember the id until PUBREL.
-        const bool is_first_receipt = awaiting_pubrel_.insert(p.id).second;
-        out.push_back(send_packet{protocol::pubrec{p.id}});
-        if (is_first_receipt) out.push_back(route{make_message(p.topic, p.payload, p.qos_level, p.retain)});
+    case qos::exactly_once:
+        // [MQTT-4.3.3-2] method B: route on first receipt, remember the id until PUBREL (stored with the
+        // message, so that a resend after a crash is still recognised).
+        if (awaiting_pubrel_.insert(p.id).second) {
+            out.push_back(route{std::move(msg), protocol::packet{protocol::pubrec{p.id}}, is_stored() ? p.id : protocol::packet_id{0}});
+        } else {
+            out.push_back(send_packet{protocol::pubrec{p.id}});
+        }
         break;
-    }
     }
 }
 
@@ -125,17 +131,23 @@ void session::on_subscribe(const protocol::subscribe& p, const access_rules* rul
         out.push_back(add_subscription{std::string{s.filter}, s.requested});
         ack.return_codes.push_back(static_cast<std::uint8_t>(s.requested));  // [MQTT-3.9.3-1] same order
     }
+    // Stored before SUBACK: a message acknowledged to its publisher after this SUBACK must reach this session
+    // even across a crash.
+    store(stored_record(), true, out);
     out.push_back(send_packet{std::move(ack)});  // [MQTT-3.8.4-1] same packet id [MQTT-3.8.4-2]
     out.push_back(deliver_retained{});
 }
 
 void session::on_unsubscribe(const protocol::unsubscribe& p, effects& out) {
+    bool removed = false;
     for (const auto filter : p.filters) {
         if (const auto it = subscriptions_.find(filter); it != subscriptions_.end()) {
             subscriptions_.erase(it);
             out.push_back(remove_subscription{std::string{filter}});
+            removed = true;
         }
     }
+    if (removed) store(stored_record(), true, out);
     out.push_back(send_packet{protocol::unsuback{p.id}});  // [MQTT-3.10.4-4], [MQTT-3.10.4-5]
 }
 
@@ -147,6 +159,7 @@ void session::on_puback(protocol::packet_id id, effects& out) {
     const auto* e = inflight_.find(id);
     if (e == nullptr) return;
     if (e->state != outbound_state::awaiting_puback) return protocol_violation("PUBACK for a QoS 2 message", out);
+    forget_entry(e->stored_id, out);
     inflight_.erase(id);
     drain_queue(out);
 }
@@ -156,7 +169,10 @@ void session::on_pubrec(protocol::packet_id id, effects& out) {
     if (e == nullptr) return;
     if (e->state == outbound_state::awaiting_puback) return protocol_violation("PUBREC for a QoS 1 message", out);
     // [MQTT-4.3.3-1] from here on the message is the client's; keep only the id. A repeated PUBREC (after
-    // a reconnect) is answered with PUBREL again.
+    // a reconnect) is answered with PUBREL again. The change is stored before PUBREL goes: after a crash the
+    // PUBREL is resent, never the PUBLISH, which the client would take for a new message.
+    if (e->state == outbound_state::awaiting_pubrec)
+        store_entry(e->stored_id, qos::exactly_once, e->retain, storage::delivery_state::awaiting_pubcomp, id, true, out);
     e->state = outbound_state::awaiting_pubcomp;
     e->msg.reset();
     out.push_back(send_packet{protocol::pubrel{id}});
@@ -167,6 +183,7 @@ void session::on_pubcomp(protocol::packet_id id, effects& out) {
     if (e == nullptr) return;
     if (e->state == outbound_state::awaiting_puback) return protocol_violation("PUBCOMP for a QoS 1 message", out);
     if (e->state == outbound_state::awaiting_pubrec) return protocol_violation("PUBCOMP before PUBREC", out);
+    forget_entry(e->stored_id, out);
     inflight_.erase(id);
     drain_queue(out);
 }
@@ -177,8 +194,8 @@ void session::on_deliver(const message_ptr& msg, qos granted, bool retained, eff
     if (q == qos::at_most_once) {
         // QoS 0 is not queued for an offline client (as Mosquitto's default), nor for a client that does not
         // read what it was already sent.
-        if (!is_online_) return drop(msg, drop_reason::offline_qos0, out);
-        if (is_write_blocked_) return drop(msg, drop_reason::outbound_full, out);
+        if (!is_online_) return drop(msg, q, drop_reason::offline_qos0, out);
+        if (is_write_blocked_) return drop(msg, q, drop_reason::outbound_full, out);
         out.push_back(send_publish{msg, q, 0, false, retained});
         return;
     }
@@ -204,6 +221,10 @@ void session::send_new(const message_ptr& msg, qos qos_level, bool retain, effec
         enqueue(msg, qos_level, retain, out);
         return;
     }
+    // A QoS 2 PUBLISH is resent after a crash with the same id, so the id is stored before it goes
+    // [MQTT-4.4.0-1]: the client, holding that id, will not deliver it twice [MQTT-4.3.3-2].
+    if (qos_level == qos::exactly_once)
+        store_entry(msg->storage_id(), qos_level, retain, storage::delivery_state::awaiting_pubrec, *id, true, out);
     out.push_back(send_publish{msg, qos_level, *id, false, retain});
 }
 
@@ -214,18 +235,31 @@ std::size_t queued_size(const message& m) noexcept { return m.topic().size() + m
 }  // namespace
 
 void session::enqueue(const message_ptr& msg, qos qos_level, bool retain, effects& out) {
-    if (queue_.size() >= limits_.max_queued_messages) return drop(msg, drop_reason::queue_full, out);
     const auto size = queued_size(*msg);
-    // A message larger than the whole byte budget still fits an empty queue, so it is never stuck forever.
-    if (limits_.max_queued_bytes != 0 && !queue_.empty() && queued_bytes_ + size > limits_.max_queued_bytes)
-        return drop(msg, drop_reason::queue_bytes_full, out);
+    const auto is_full = [&] {
+        if (queue_.size() >= limits_.max_queued_messages) return true;
+        // A message larger than the whole byte budget still fits an empty queue, so it is never stuck forever.
+        return limits_.max_queued_bytes != 0 && !queue_.empty() && queued_bytes_ + size > limits_.max_queued_bytes;
+    };
+    const auto why = queue_.size() >= limits_.max_queued_messages ? drop_reason::queue_full : drop_reason::queue_bytes_full;
+    if (limits_.overflow == queue_overflow::drop_oldest) {
+        // The oldest queued messages make room; in-flight ones are the client's already and stay.
+        while (is_full() && !queue_.empty()) {
+            auto oldest = std::move(queue_.front());
+            queue_.pop_front();
+            queued_bytes_ -= queued_size(*oldest.msg);
+            drop(oldest.msg, oldest.qos_level, why, out);
+        }
+    }
+    if (is_full()) return drop(msg, qos_level, why, out);
     queue_.push_back({msg, qos_level, retain});
     queued_bytes_ += size;
 }
 
-void session::drop(const message_ptr& msg, drop_reason why, effects& out) {
+void session::drop(const message_ptr& msg, qos qos_level, drop_reason why, effects& out) {
     const auto total = ++dropped_[static_cast<std::size_t>(why)];
     out.push_back(message_dropped{std::string{msg->topic()}, why, total});
+    if (qos_level != qos::at_most_once) forget_entry(msg->storage_id(), out);
 }
 
 std::uint64_t session::dropped_count() const noexcept {
@@ -273,6 +307,7 @@ const char* to_string(close_reason r) noexcept {
     case close_reason::server_shutdown: return "server_shutdown";
     case close_reason::connect_rejected: return "connect_rejected";
     case close_reason::write_timeout: return "write_timeout";
+    case close_reason::storage_failed: return "storage_failed";
     }
     return "unknown";
 }

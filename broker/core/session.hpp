@@ -24,10 +24,16 @@ namespace mqttd::core {
 using clock = std::chrono::steady_clock;
 using time_point = clock::time_point;
 
+// What a full queue gives up for a new message: the new one (Mosquitto's behaviour) or the oldest queued one.
+enum class queue_overflow : std::uint8_t { drop_new, drop_oldest };
+
 struct session_limits {
     std::size_t max_inflight = 20;
     std::size_t max_queued_messages = 1000;
     std::size_t max_queued_bytes = 64 * 1024 * 1024;  // topic + payload bytes in the queue; 0: no limit
+    queue_overflow overflow = queue_overflow::drop_new;
+    // Persistent sessions describe their changes as persist effects (storage/store.hpp) for the shard to store.
+    bool is_stored = false;
 };
 
 // What a CONNECT says about the connection, copied out of the receive buffer.
@@ -68,6 +74,20 @@ public:
     // The connection ended: publishes the will unless the client sent DISCONNECT [MQTT-3.1.2-8, -10].
     void detach(close_reason why, effects& out);
 
+    // A persistent session read back from storage at start-up, offline: its subscriptions, its queue (entries in
+    // flight resume with their packet ids and state [MQTT-4.4.0-1]) and its inbound QoS 2 packet ids.
+    struct restored_entry {
+        message_ptr msg;  // null for an entry whose PUBREL was sent
+        storage::queue_entry entry;
+    };
+    void restore(const std::vector<storage::subscription_record>& subscriptions, std::vector<restored_entry> queue,
+                 const std::vector<protocol::packet_id>& inbound_ids);
+
+    // True when this session's state is stored: a clean session 0 [MQTT-3.1.2-4] with storage on.
+    bool is_stored() const noexcept { return limits_.is_stored && !params_.clean_session; }
+    // The storage change that records this session and its subscriptions.
+    storage::put_session stored_record() const;
+
     // The will is not published when a persistent session is resumed by a takeover: the device is still
     // there (Mosquitto's behaviour, and MQTT 5's rule).
     void clear_will() noexcept { params_.will.reset(); }
@@ -106,7 +126,12 @@ private:
     void on_pubcomp(protocol::packet_id id, effects& out);
     void send_new(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out);
     void enqueue(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out);
-    void drop(const message_ptr& msg, drop_reason why, effects& out);
+    void drop(const message_ptr& msg, protocol::qos qos_level, drop_reason why, effects& out);
+    // session_storage.cpp: storage changes, emitted only for a stored session.
+    void store(storage::operation op, bool wait, effects& out);
+    void store_entry(std::uint64_t stored_id, protocol::qos qos_level, bool retain, storage::delivery_state state,
+                     protocol::packet_id id, bool wait, effects& out);
+    void forget_entry(std::uint64_t stored_id, effects& out);
     void drain_queue(effects& out);
     void protocol_violation(const char* what, effects& out);
 

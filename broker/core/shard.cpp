@@ -13,6 +13,7 @@ using logging::quoted;
 shard::shard(shard_index index, std::size_t shard_count, router& routes, client_registry& registry,
              shard_options options)
     : index_{index}, shard_count_{shard_count}, router_{routes}, registry_{registry}, options_{options} {
+    options_.session.is_stored = options_.storage != storage_mode::off;
     out_.outbox.resize(shard_count);
 }
 
@@ -205,13 +206,24 @@ void shard::went_offline(entry& e) {
 // [MQTT-3.1.2-6] the previous session is discarded and a new one starts under the same slot. Its new
 // epoch makes whatever was routed to the old one (and is still on its way) miss.
 void shard::renew(entry& e) {
-    for (const auto& [filter, granted] : e.state->subscriptions()) router_.unsubscribe(e.slot.get(), filter);
+    forget(e);
     e.epoch = e.slot->next_epoch();
     e.state = std::make_unique<session>(e.slot->client_id, options_.session);
+    e.gate = 0;  // the old incarnation's held outputs go to its old connection, whatever happens here
+}
+
+// The session's subscriptions leave the tree, and a stored session leaves storage (its queue with it).
+void shard::forget(entry& e) {
+    for (const auto& [filter, granted] : e.state->subscriptions()) router_.unsubscribe(e.slot.get(), filter);
+    if (e.state->is_stored()) {
+        std::vector<storage::operation> ops;
+        ops.push_back(storage::delete_session{e.slot->client_id});
+        submit(std::move(ops), nullptr);
+    }
 }
 
 void shard::discard(entry& e) {
-    for (const auto& [filter, granted] : e.state->subscriptions()) router_.unsubscribe(e.slot.get(), filter);
+    forget(e);
     if (registry_.release(e.slot)) {
         sessions_.erase(e.slot.get());  // destroys e
         return;
@@ -228,22 +240,13 @@ void shard::apply(entry& e, effects& fx) {
     for (std::size_t i = 0; i < fx.size(); ++i) {
         auto& effect = fx[i];
         if (auto* p = std::get_if<send_packet>(&effect)) {
-            if (e.conn != 0) out_.actions.push_back({e.conn, std::move(*p)});
+            emit(e, std::move(*p));
         } else if (auto* p = std::get_if<send_publish>(&effect)) {
-            if (e.conn != 0) out_.actions.push_back({e.conn, std::move(*p)});
+            emit(e, std::move(*p));
         } else if (auto* r = std::get_if<route>(&effect)) {
-            // A PUBLISH (or a will) the client may not write: acknowledged already, at its QoS, and dropped,
-            // as 3.1.1 has no negative acknowledgement. $SYS/ belongs to the broker whatever the ACL says
-            // (as in Mosquitto).
-            const auto topic = r->msg->topic();
-            if (topic.starts_with("$SYS/") || (rules_ && !rules_->may_publish(e.state->identity(), topic))) {
-                ++stats_.publishes_denied;
-                log_line{level::info} << "event=publish_denied client_id=" << quoted{e.slot->client_id}
-                                      << " username=" << quoted{e.state->params().username.value_or("")}
-                                      << " topic=" << quoted{r->msg->topic()};
-                continue;
-            }
-            publish(r->msg);
+            publish_from(e, *r);
+        } else if (auto* p = std::get_if<persist>(&effect)) {
+            submit(std::move(p->ops), p->wait ? &e : nullptr);
         } else if (auto* s = std::get_if<add_subscription>(&effect)) {
             subscribe(e, *s);
         } else if (auto* d = std::get_if<subscribe_denied>(&effect)) {
@@ -275,14 +278,11 @@ void shard::apply(entry& e, effects& fx) {
 
 void shard::subscribe(entry& e, const add_subscription& s) {
     retained_found_.clear();
-    router_.subscribe(subscriber{e.slot, e.epoch, s.granted}, s.filter, retained_found_);
+    router_.subscribe(subscriber{e.slot, e.epoch, s.granted, e.state->is_stored()}, s.filter, retained_found_);
     for (auto& msg : retained_found_) retained_pending_.emplace_back(std::move(msg), s.granted);
 }
 
-void shard::publish(const message_ptr& msg) {
-    // Moved out while walked, in case a delivery below ever routes again.
-    auto targets = std::move(targets_);
-    router_.publish(msg, targets);
+void shard::deliver_all(const message_ptr& msg, std::vector<subscriber>& targets) {
     for (auto& t : targets) {
         const auto owner = t.session->owner();
         if (owner == index_) {
@@ -292,7 +292,6 @@ void shard::publish(const message_ptr& msg) {
         }
     }
     targets.clear();
-    targets_ = std::move(targets);
 }
 
 void shard::deliver(delivery d) {
@@ -315,12 +314,13 @@ void shard::deliver(delivery d) {
     send(where.shard, std::move(d));
 }
 
-void shard::deliver_into(entry& e, const message_ptr& msg, protocol::qos granted, bool retained) {
+void shard::deliver_into(entry& e, message_ptr msg, protocol::qos granted, bool retained) {
     // Read access per message: a filter that overlaps topics the client may not read delivers only the others.
     if (rules_ && !rules_->may_receive(e.state->identity(), msg->topic())) {
         ++stats_.deliveries_denied;
         return;
     }
+    if (retained) store_retained_copy(e, msg, granted);
     if (observer_ != nullptr) observer_->taken_in(*e.slot, e.epoch, msg, retained);
     const effects_stack::lease fx{effects_};
     e.state->on_deliver(msg, granted, retained, *fx);

@@ -21,13 +21,16 @@
 // No step retries or recurses; a state nobody foresaw refuses the CONNECT with CONNACK 3 and is logged.
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "broker/core/client_registry.hpp"
@@ -38,12 +41,29 @@
 
 namespace mqttd::core {
 
+// What a shard does with storage (README: "Durable storage").
+enum class storage_mode : std::uint8_t {
+    off,            // nothing is stored (tests of the shard alone)
+    write_behind,   // changes are stored; acknowledgements do not wait (sync periodic or none; memory engine)
+    write_through,  // an acknowledgement, and whatever follows it, waits until what it confirms is stored
+};
+
 struct shard_options {
     session_limits session;
     // How long an offline persistent session is kept; zero: for ever (MQTT 3.1.1 has no expiry).
     std::chrono::milliseconds session_expiry{0};
     // The ACL; null (or a null snapshot): everything allowed. Outlives the shard.
     access_rules_source* access = nullptr;
+    storage_mode storage = storage_mode::off;
+    // Ids for stored message bodies, shared by every shard; set past every stored id at start-up.
+    std::atomic<std::uint64_t>* message_ids = nullptr;
+};
+
+// A batch of storage changes for the commit queue (storage/commit_queue.hpp). `ticket` (0: nobody waits):
+// the caller reports completion with shard::stored(ticket, ok), tickets of one shard in the order given.
+struct storage_request {
+    std::vector<storage::operation> ops;
+    std::uint64_t ticket = 0;
 };
 
 struct shard_stats {
@@ -52,6 +72,7 @@ struct shard_stats {
     std::uint64_t publishes_denied = 0;      // PUBLISHes and wills the ACL refused
     std::uint64_t subscriptions_denied = 0;  // SUBSCRIBE filters the ACL refused (SUBACK 0x80)
     std::uint64_t deliveries_denied = 0;     // messages a subscriber may not read
+    std::uint64_t storage_failures = 0;      // storage requests that failed (their outputs were not sent)
     std::uint64_t takeovers = 0;         // CONNECTs that took over an existing session [MQTT-3.1.4-2]
     std::uint64_t superseded = 0;        // CONNECTs that lost to a newer connection holding the session
     std::uint64_t moves = 0;             // sessions sent to another shard
@@ -72,6 +93,7 @@ public:
     struct output {
         std::vector<connection_action> actions;
         std::vector<std::vector<shard_message>> outbox;  // by destination shard, in order
+        std::vector<storage_request> storage;            // in order
     };
 
     shard(shard_index index, std::size_t shard_count, router& routes, client_registry& registry,
@@ -94,6 +116,13 @@ public:
     void receive(shard_message message, time_point now);
     // Discards the offline persistent sessions whose session_expiry has passed. Returns how many.
     std::size_t expire(time_point now);
+    // A storage request with this ticket is applied (and, in write-through mode, durable), or failed: what
+    // waited for it goes out, or (failed) the connections it would have answered are closed unanswered.
+    void stored(std::uint64_t ticket, bool ok, time_point now);
+    // At start-up, before any other input: a persistent session read back from storage, offline on this shard.
+    // `messages` holds the bodies its queue refers to.
+    void restore(const storage::recovered_session& stored, const std::unordered_map<std::uint64_t, message_ptr>& messages,
+                 time_point now);
 
     output& out() noexcept { return out_; }
 
@@ -120,6 +149,16 @@ private:
         connection_id conn = 0;  // 0 while offline
         std::optional<outgoing_move> move;
         time_point expires_at = time_point::max();  // while offline and persistent, with session_expiry set
+        std::uint64_t gate = 0;  // the storage ticket this session's outputs wait for (write-through mode)
+    };
+    // An output waiting for a storage ticket: to a connection, or a routed message's deliveries.
+    struct routed {
+        message_ptr msg;
+        std::vector<subscriber> targets;
+    };
+    struct held_output {
+        std::uint64_t gate;
+        std::variant<connection_action, routed> what;
     };
 
     // shard.cpp: connections, effects, routing
@@ -130,13 +169,22 @@ private:
     void end_connection(entry& e, close_reason why, const char* detail, bool is_connection_open);
     void session_ended(entry& e, close_reason why, const char* detail, bool is_connection_open);
     void renew(entry& e);
+    void forget(entry& e);
     void discard(entry& e);
     void went_offline(entry& e);
     void apply(entry& e, effects& fx);
     void subscribe(entry& e, const add_subscription& s);
-    void publish(const message_ptr& msg);
+    void deliver_all(const message_ptr& msg, std::vector<subscriber>& targets);
+
+    // shard_storage.cpp: storage requests, outputs held until what they depend on is stored, restore
+    void publish_from(entry& e, route& r);
+    void submit(std::vector<storage::operation> ops, entry* waiter);
+    void emit(entry& e, connection_output what);
+    void store_retained_copy(entry& e, message_ptr& msg, protocol::qos granted);
+    void release(std::uint64_t ticket, bool ok);
+    bool may_leave(const entry& e) const noexcept { return e.gate <= done_ticket_; }
     void deliver(delivery d);
-    void deliver_into(entry& e, const message_ptr& msg, protocol::qos granted, bool retained);
+    void deliver_into(entry& e, message_ptr msg, protocol::qos granted, bool retained);
     void send(shard_index to, shard_message m);
     void unforeseen(const char* what, const session_slot& slot);
 
@@ -170,6 +218,12 @@ private:
     std::unordered_map<const session_slot*, std::vector<shard_message>> parked_;
     // Offline persistent sessions by expiry time; an entry whose session came back meanwhile is skipped.
     std::multimap<time_point, session_ref> expiries_;
+    // Outputs waiting for storage, in gate order (tickets complete in the order they were given).
+    std::deque<held_output> held_;
+    std::uint64_t next_ticket_ = 0;
+    std::uint64_t done_ticket_ = 0;
+    // Sessions flushed and ready to move, but with outputs still waiting for storage.
+    std::vector<session_ref> moves_waiting_;
 
     output out_;
     effects_stack effects_;

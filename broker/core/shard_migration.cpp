@@ -92,7 +92,11 @@ void shard::start_move(entry& e, shard_index to, connection_id conn, bool sessio
     e.move = outgoing_move{to, conn, session_present, ++next_move_id_, flushes, {}};
     e.slot->set_location({slot_state::moving, to});
     if (flushes == 0) {
-        finish_move(e);
+        if (may_leave(e) || !session_present) {
+            finish_move(e);
+        } else {
+            moves_waiting_.push_back(e.slot);
+        }
         return;
     }
     for (shard_index k = 0; k < shard_count_; ++k)
@@ -103,7 +107,14 @@ void shard::flush_finished(const flush_done& f) {
     auto* e = find(f.slot.get());
     if (e == nullptr || !e->move || e->move->id != f.move_id || e->move->flushes_pending == 0)
         return unforeseen("flush_done for a move that is not under way", *f.slot);
-    if (--e->move->flushes_pending == 0) finish_move(*e);
+    if (--e->move->flushes_pending != 0) return;
+    // Its own PUBACKs and deliveries waiting for storage go first, or a publisher's message stored before
+    // the move could be delivered after one it sends from its new shard [MQTT-4.6.0-6].
+    if (may_leave(*e)) {
+        finish_move(*e);
+    } else {
+        moves_waiting_.push_back(e->slot);
+    }
 }
 
 void shard::finish_move(entry& e) {
@@ -116,7 +127,7 @@ void shard::finish_move(entry& e) {
 
 void shard::arrive(session_transfer t, time_point now) {
     auto slot = t.slot;
-    auto& e = install(slot, t.epoch, std::move(t.state));
+    auto& e = install(slot, t.epoch, std::move(t.state));  // gate 0: tickets are this shard's own
     slot->set_location({slot_state::live, index_});
     attach_waiting(e, t.conn, t.session_present, now);  // may discard e
     // Then the CONNECTs that travelled with the session, and what waited here for it, each in arrival

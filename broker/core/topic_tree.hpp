@@ -21,6 +21,7 @@ struct subscriber {
     session_ref session;
     std::uint32_t epoch = 0;  // the session incarnation that subscribed (session_slot::next_epoch)
     protocol::qos granted = protocol::qos::at_most_once;
+    bool persistent = false;  // a clean session 0 subscribed: QoS 1/2 messages for it are stored
 };
 
 // Heterogeneous lookup, so matching a topic level needs no std::string.
