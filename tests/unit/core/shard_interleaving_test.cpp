@@ -19,8 +19,15 @@ using protocol::qos;
 namespace {
 
 struct world {
-    world(std::size_t shards, unsigned seed) : s{shards}, rng{seed} {
+    world(std::size_t shards, unsigned seed, core::storage_mode storage = core::storage_mode::off)
+        : s{shards, options(storage)}, rng{seed} {
         for (std::size_t i = 0; i < shards; ++i) s.at(i).set_observer(&log);
+    }
+
+    static core::shard_options options(core::storage_mode storage) {
+        core::shard_options o{{1000, 1'000'000, 0}, {}};
+        o.storage = storage;
+        return o;
     }
 
     std::size_t any_shard() { return pick(s.size()); }
@@ -68,8 +75,8 @@ std::vector<unsigned> seeds(unsigned count) {
 
 // A persistent session taken over again and again, from every shard, while two publishers send numbered
 // QoS 1 messages: whatever a publisher got PUBACK for reaches the session exactly once, in order.
-void run_takeover_storm(std::size_t shards, unsigned seed) {
-    world w{shards, seed};
+void run_takeover_storm(std::size_t shards, unsigned seed, core::storage_mode storage = core::storage_mode::off) {
+    world w{shards, seed, storage};
     auto& s = w.s;
     const std::vector<std::string> ids{"dev", "pub-a", "pub-b"};
 
@@ -138,8 +145,8 @@ void run_takeover_storm(std::size_t shards, unsigned seed) {
 
 // Clean and persistent sessions under several client ids, subscribing, unsubscribing and publishing at
 // QoS 0/1/2 from every shard: discards, renewals and moves interleave.
-void run_mixed_sessions(std::size_t shards, unsigned seed) {
-    world w{shards, seed};
+void run_mixed_sessions(std::size_t shards, unsigned seed, core::storage_mode storage = core::storage_mode::off) {
+    world w{shards, seed, storage};
     auto& s = w.s;
     const std::vector<std::string> ids{"a", "b", "c"};
     std::vector<core::connection_id> conns;
@@ -206,6 +213,26 @@ TEST_CASE("shard interleavings: clean and persistent sessions mixed, 2 to 4 shar
             CAPTURE(seed);
             CAPTURE(shards);
             run_mixed_sessions(shards, seed);
+        }
+    }
+}
+
+TEST_CASE("shard interleavings: takeover storm with write-through storage, storage completing at random, 600 seeds") {
+    for (const auto seed : seeds(200)) {
+        for (const std::size_t shards : {2, 3, 4}) {
+            CAPTURE(seed);
+            CAPTURE(shards);
+            run_takeover_storm(shards, seed, core::storage_mode::write_through);
+        }
+    }
+}
+
+TEST_CASE("shard interleavings: clean and persistent sessions with write-through storage, 600 seeds") {
+    for (const auto seed : seeds(200)) {
+        for (const std::size_t shards : {2, 3, 4}) {
+            CAPTURE(seed);
+            CAPTURE(shards);
+            run_mixed_sessions(shards, seed, core::storage_mode::write_through);
         }
     }
 }

@@ -36,6 +36,7 @@ public:
     explicit shard_scheduler(std::size_t shard_count, core::shard_options options = {{1000, 1'000'000, 0}, {}})
         : channels_(shard_count) {
         for (auto& row : channels_) row.resize(shard_count);
+        if (options.message_ids == nullptr) options.message_ids = &message_ids_;
         for (std::size_t i = 0; i < shard_count; ++i)
             shards_.push_back(std::make_unique<core::shard>(static_cast<core::shard_index>(i), shard_count, routes,
                                                             registry, options));
@@ -108,18 +109,45 @@ public:
         collect(to);
     }
 
-    // Delivers the head of a channel picked at random; false when every channel is empty.
+    // Delivers the head of a channel picked at random, or completes the oldest storage request (the commit
+    // queue is one FIFO for all shards); false when nothing is pending.
     bool deliver_random(std::mt19937& rng) {
         std::vector<std::pair<std::size_t, std::size_t>> ready;
         for (std::size_t f = 0; f < size(); ++f)
             for (std::size_t t = 0; t < size(); ++t)
                 if (has_message(f, t)) ready.emplace_back(f, t);
-        if (ready.empty()) return false;
-        const auto [f, t] = ready[std::uniform_int_distribution<std::size_t>{0, ready.size() - 1}(rng)];
-        deliver(f, t);
+        const auto choices = ready.size() + (storage_.empty() ? 0 : 1);
+        if (choices == 0) return false;
+        const auto pick = std::uniform_int_distribution<std::size_t>{0, choices - 1}(rng);
+        if (pick == ready.size()) return complete_storage();
+        deliver(ready[pick].first, ready[pick].second);
         return true;
     }
 
+    // ---- storage: requests wait in one FIFO, like the commit queue, until the test completes them
+
+    struct stored_request {
+        std::size_t shard;
+        core::storage_request request;
+    };
+    std::size_t pending_storage() const noexcept { return storage_.size(); }
+    const std::deque<stored_request>& storage_queue() const noexcept { return storage_; }
+    // Every request completed so far, in order (what an engine would have applied).
+    const std::vector<stored_request>& applied() const noexcept { return applied_; }
+
+    bool complete_storage(bool ok = true) {
+        if (storage_.empty()) return false;
+        auto r = std::move(storage_.front());
+        storage_.pop_front();
+        if (ok) applied_.push_back(r);
+        if (r.request.ticket != 0) {
+            at(r.shard).stored(r.request.ticket, ok, now_);
+            collect(r.shard);
+        }
+        return true;
+    }
+
+    // Channels and storage both.
     void run_until_quiet(std::mt19937& rng) {
         while (deliver_random(rng)) {}
     }
@@ -158,11 +186,16 @@ private:
             for (auto& m : out.outbox[to]) channels_[i][to].push_back(std::move(m));
             out.outbox[to].clear();
         }
+        for (auto& r : out.storage) storage_.push_back({i, std::move(r)});
+        out.storage.clear();
     }
 
     std::vector<std::unique_ptr<core::shard>> shards_;
     std::vector<std::vector<std::deque<core::shard_message>>> channels_;  // [from][to]
     std::map<core::connection_id, fake_client> clients_;
+    std::deque<stored_request> storage_;
+    std::vector<stored_request> applied_;
+    std::atomic<std::uint64_t> message_ids_{1};
     core::connection_id next_id_ = 0;
     core::time_point now_{std::chrono::seconds{1000}};
 };
