@@ -119,6 +119,7 @@ void session::on_publish(const protocol::publish& p, effects& out) {
 void session::on_subscribe(const protocol::subscribe& p, const access_rules* rules, effects& out) {
     protocol::suback ack{p.id, {}};
     ack.return_codes.reserve(p.subscriptions.size());
+    std::vector<std::pair<std::string, qos>> granted;
     for (const auto& s : p.subscriptions) {
         // [MQTT-3.9.3-2] a filter the client may not read fails alone, with 0x80; the others stand.
         if (rules != nullptr && !rules->may_subscribe(identity(), s.filter)) {
@@ -128,12 +129,14 @@ void session::on_subscribe(const protocol::subscribe& p, const access_rules* rul
         }
         // [MQTT-3.8.4-3] an identical filter replaces the existing subscription.
         subscriptions_.insert_or_assign(std::string{s.filter}, s.requested);
-        out.push_back(add_subscription{std::string{s.filter}, s.requested});
+        granted.emplace_back(std::string{s.filter}, s.requested);
         ack.return_codes.push_back(static_cast<std::uint8_t>(s.requested));  // [MQTT-3.9.3-1] same order
     }
-    // Stored before SUBACK: a message acknowledged to its publisher after this SUBACK must reach this session
-    // even across a crash.
-    store(stored_record(), true, out);
+    // Stored before SUBACK, and before the subscriptions go live: every message stored for this session
+    // afterwards finds its record, and one acknowledged to its publisher after this SUBACK reaches this
+    // session even across a crash.
+    if (!granted.empty()) store(stored_record(), true, out);
+    for (auto& [filter, q] : granted) out.push_back(add_subscription{std::move(filter), q});
     out.push_back(send_packet{std::move(ack)});  // [MQTT-3.8.4-1] same packet id [MQTT-3.8.4-2]
     out.push_back(deliver_retained{});
 }
