@@ -1,6 +1,7 @@
 #include "broker/app/config.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -224,6 +225,30 @@ net::auth_options read_auth(object_reader& root, const std::vector<net::listener
     return a;
 }
 
+// README: "Durable storage". The directory is relative to the configuration file's.
+net::persistence_options read_persistence(object_reader& root) {
+    net::persistence_options p;
+    p.dir = std::filesystem::path{root.file()}.parent_path() / "data";
+    const auto* section = root.find("persistence");
+    if (section == nullptr) return p;
+    object_reader r{*section, root.file(), "persistence"};
+    p.enabled = r.get_bool("enabled", true);
+    if (const auto dir = r.get_string("dir", ""); !dir.empty()) {
+        const std::filesystem::path given{dir};
+        p.dir = given.is_absolute() ? given : std::filesystem::path{root.file()}.parent_path() / given;
+    }
+    const auto sync = r.get_choice("sync", "batch", {"batch", "periodic", "none"});
+    p.sync = sync == "periodic" ? storage::sync_mode::periodic
+             : sync == "none"   ? storage::sync_mode::none
+                                : storage::sync_mode::batch;
+    p.sync_interval = std::chrono::milliseconds{r.get_integer("sync_interval_ms", 1000, 1, 3'600'000)};
+    p.on_corruption = r.get_choice("on_corruption", "stop", {"stop", "move_aside"}) == "move_aside"
+                          ? storage::corruption_action::move_aside
+                          : storage::corruption_action::stop;
+    r.reject_unknown_keys();
+    return p;
+}
+
 // The limits that protect the broker (README: "Limits and protections").
 void read_limits(object_reader& r, net::server_options& s) {
     const net::server_options defaults;
@@ -237,6 +262,9 @@ void read_limits(object_reader& r, net::server_options& s) {
     session.max_inflight = size_value(r, "max_inflight", session.max_inflight, 1, 65535);
     session.max_queued_messages = size_value(r, "max_queued_messages", session.max_queued_messages, 0, 100'000'000);
     session.max_queued_bytes = size_value(r, "max_queued_bytes", session.max_queued_bytes, 0, 1LL << 40);
+    session.overflow = r.get_choice("queue_overflow", "drop_new", {"drop_new", "drop_oldest"}) == "drop_oldest"
+                           ? core::queue_overflow::drop_oldest
+                           : core::queue_overflow::drop_new;
     // Ten years at most: a longer "never" is 0.
     s.shard.session_expiry = seconds(r.get_number("session_expiry", 0, 0, 10.0 * 365 * 24 * 3600));
 }
@@ -273,6 +301,7 @@ config parse_config(const std::string& text, const std::string& file) {
                   : level == "debug"   ? logging::level::debug
                                        : logging::level::info;
     c.server.auth = read_auth(r, c.server.listeners);
+    c.server.persistence = read_persistence(r);
     read_limits(r, c.server);
     r.reject_unknown_keys();
     return c;

@@ -120,6 +120,11 @@ int main(int argc, char** argv) {
         // A broken password or ACL file is a configuration error: file, line, reason, and exit 2.
         std::cerr << e.what() << "\n";
         return 2;
+    } catch (const storage::storage_error& e) {
+        // The store cannot be opened (held by another mqttd, unreadable, corrupt): say so and stop.
+        logging::log_line{logging::level::error} << "event=startup_failed reason=" << logging::quoted{e.what()};
+        std::cerr << "mqttd: persistence.dir: " << e.what() << "\n";
+        return 1;
     } catch (const std::exception& e) {
         logging::log_line{logging::level::error} << "event=startup_failed reason=" << logging::quoted{e.what()};
         return 1;

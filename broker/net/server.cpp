@@ -41,9 +41,16 @@ server::server(server_options options) {
     if (shared_.options.max_connections == 0) shared_.options.max_connections = automatic_max_connections();
     shared_.access = std::make_unique<access_control>(shared_.options.auth);  // throws auth::load_error
     shared_.options.shard.access = &shared_.access->rules();
+    shared_.store = std::make_unique<durable_store>(shared_.options.persistence);  // throws storage_error
+    shared_.options.shard.storage = shared_.store->mode();
+    shared_.options.shard.message_ids = &shared_.store->message_ids();
     auto threads = shared_.options.threads;
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
     for (std::size_t i = 0; i < threads; ++i) shared_.workers.push_back(std::make_unique<worker>(i, threads, shared_));
+    // Before any listener exists: stored sessions' subscriptions are live when the first client arrives.
+    std::vector<core::shard*> shards;
+    for (auto& w : shared_.workers) shards.push_back(&w->shard());
+    shared_.store->recover(shared_.router, shards);
     for (std::size_t i = 0; i < shared_.options.listeners.size(); ++i) {
         try {
             listeners_.push_back(std::make_unique<listener>(shared_.options.listeners[i], shared_));
@@ -137,6 +144,7 @@ void server::stop(std::chrono::milliseconds grace) {
         for (auto& w : shared_.workers) w->stop_now();
     }
     all_idle.wait();
+    shared_.store->stop();  // everything submitted is written and synced: a clean shutdown loses nothing
     logging::log_line{logging::level::info} << "event=stopped";
 }
 

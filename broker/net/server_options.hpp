@@ -4,11 +4,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "broker/core/shard.hpp"
+#include "storage/commit_queue.hpp"
+#include "storage/rocksdb_engine.hpp"
 
 namespace mqttd::net {
 
@@ -67,10 +70,20 @@ struct auth_options {
     std::chrono::milliseconds max_failed_login_delay{30'000};
 };
 
+// README: "Durable storage".
+struct persistence_options {
+    bool enabled = true;                 // false: the memory engine, nothing survives a restart
+    std::filesystem::path dir = "data";  // the config resolves it beside the config file
+    storage::sync_mode sync = storage::sync_mode::batch;
+    std::chrono::milliseconds sync_interval{1000};  // periodic mode
+    storage::corruption_action on_corruption = storage::corruption_action::stop;
+};
+
 struct server_options {
     std::vector<listener_options> listeners;
     std::size_t threads = 0;  // 0: one per core
     auth_options auth;
+    persistence_options persistence;
     std::size_t max_packet_size = 2 * 1024 * 1024;  // as Mosquitto 2.1
     std::chrono::milliseconds connect_timeout{10'000};
     // Unsent bytes queued for one connection before its QoS 0 messages are dropped, QoS 1/2 wait in the

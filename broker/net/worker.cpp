@@ -86,6 +86,25 @@ void worker::carry_out() {
         for (const auto& [id, is_blocked] : blocked_changes_) shard_.write_blocked(id, is_blocked, now);
         blocked_changes_.clear();
     }
+    for (auto& request : out.storage) {
+        if (request.ticket == 0) {
+            shared_.store->submit(std::move(request.ops), {});
+            continue;
+        }
+        // On the commit thread, once stored: what waited for it goes out, on this worker.
+        shared_.store->submit(std::move(request.ops), [this, ticket = request.ticket](bool ok) {
+            asio::post(context_, [this, ticket, ok] {
+                try {
+                    shard_.stored(ticket, ok, core::clock::now());
+                    carry_out();
+                } catch (const std::exception& e) {
+                    log_line{level::error} << "event=storage_completion_failed worker=" << index_
+                                           << " reason=" << logging::quoted{e.what()};
+                }
+            });
+        });
+    }
+    out.storage.clear();
     if (is_flush_scheduled_) return;
     for (const auto& batch : out.outbox) {
         if (batch.empty()) continue;

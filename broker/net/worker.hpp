@@ -20,6 +20,7 @@
 #include "broker/core/shard.hpp"
 #include "broker/net/access_control.hpp"
 #include "broker/net/broker_counters.hpp"
+#include "broker/net/durable_store.hpp"
 #include "broker/net/server_options.hpp"
 #include "broker/net/session_host.hpp"
 
@@ -33,6 +34,7 @@ struct shared_state {
     core::router router;
     core::client_registry registry;
     std::unique_ptr<access_control> access;  // made before the workers, whose shards read its rules
+    std::unique_ptr<durable_store> store;     // likewise: the shards write through it
     std::vector<std::unique_ptr<worker>> workers;
     // Connection ids in the order connections were made: the shard lets the newer of two racing for one
     // session keep it.
