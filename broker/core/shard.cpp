@@ -34,11 +34,12 @@ void shard::begin(time_point now) {
 
 void shard::connect(connection_id conn, connection_params params, time_point now) {
     begin(now);
-    // A will the client could not publish is refused up front, as Mosquitto does: CONNACK 5.
-    if (rules_ && params.will) {
+    // A will the client could not publish is refused up front: CONNACK 5. ($SYS/ is the broker's.)
+    if (params.will) {
         const client_identity who{params.username ? std::optional<std::string_view>{*params.username} : std::nullopt,
                                   params.client_id};
-        if (!rules_->may_publish(who, params.will->topic())) {
+        const auto topic = params.will->topic();
+        if (topic.starts_with("$SYS/") || (rules_ && !rules_->may_publish(who, topic))) {
             ++stats_.publishes_denied;
             log_line{level::info} << "event=will_denied client_id=" << quoted{params.client_id}
                                   << " username=" << quoted{params.username.value_or("")}

@@ -2,8 +2,6 @@
 
 #include <thread>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "broker/logging/log.hpp"
 
@@ -47,7 +45,7 @@ void log_warnings(const std::vector<std::string>& warnings) {
 access_control::access_control(const auth_options& options)
     : options_{options},
       pool_{pool_size()},
-      failures_{options.failed_login_delay, options.max_failed_login_delay} {
+      failures_{options.failed_login_delay, options.max_failed_login_delay, pool_size()} {
     load();
 }
 
@@ -79,19 +77,9 @@ void access_control::load() {
 
 void access_control::reload() { load(); }
 
-asio::awaitable<bool> access_control::verify(std::string username, std::string password) {
-    std::shared_ptr<const auth::password_file> passwords;
-    {
-        std::lock_guard lock{mutex_};
-        passwords = passwords_;
-    }
-    if (!passwords) co_return false;
-    co_return co_await asio::co_spawn(
-        pool_,
-        [passwords, username = std::move(username), password = std::move(password)]() -> asio::awaitable<bool> {
-            co_return passwords->verify(username, password);
-        },
-        asio::use_awaitable);
+std::shared_ptr<const auth::password_file> access_control::password_file() const {
+    std::lock_guard lock{mutex_};
+    return passwords_;
 }
 
 }  // namespace mqttd::net

@@ -198,22 +198,29 @@ auto connection<Transport>::on_connect(const protocol::connect& c) -> connect_ve
     return connect_verdict::accepted;
 }
 
-// Off the event loop: the hash costs tens of milliseconds by design. An address that failed recently waits
-// first (a timer, not a hash), so guessing from one address is slow and cannot keep the password threads busy.
+// Off the event loop: the hash costs tens of milliseconds by design. An address with recent failures, or with
+// more checks under way than the password threads, waits first (a timer, not a hash): failed_logins.hpp.
 template <transport Transport>
 asio::awaitable<bool> connection<Transport>::check_password() {
     auto& access = worker_.access();
     const auto host = std::string{host_of(transport_.peer().address)};
-    if (const auto delay = access.failures().delay_for(host, core::clock::now()); delay.count() > 0) {
+    const auto delay = access.failures().begin(host, core::clock::now());
+    bool is_valid = false;
+    if (delay.count() > 0) {
         log_line{level::debug} << "event=login_slowed addr=" << transport_.peer().address << " delay_ms=" << delay.count();
         asio::steady_timer wait{worker_.context(), delay};
         co_await wait.async_wait(as_tuple_awaitable);
-        if (is_closing_) co_return false;
     }
-    const bool is_valid = co_await access.verify(*params_.username, std::exchange(password_, {}));
+    if (!is_closing_) {
+        // Set when the connection closes, so a check still queued for the password threads is skipped.
+        login_abandoned_ = std::make_shared<std::atomic<bool>>(false);
+        const std::shared_ptr<const std::atomic<bool>> abandoned = login_abandoned_;
+        const std::string password = std::exchange(password_, {});
+        is_valid = co_await access.async_verify(*params_.username, password, abandoned, asio::use_awaitable);
+    }
+    access.failures().end(host, !is_valid && !is_closing_, core::clock::now());
     if (is_closing_) co_return false;
     if (!is_valid) {
-        access.failures().record(host, core::clock::now());
         reject_connect(protocol::connack_code::bad_username_or_password, "bad username or password");
         co_return false;
     }
@@ -361,6 +368,7 @@ void connection<Transport>::close(core::close_reason why, bool tell_shard) {
     }
     session_ready_.cancel();
     backlog_drained_.cancel();
+    if (login_abandoned_) login_abandoned_->store(true, std::memory_order_relaxed);
     watchdog_timer_.cancel();  // the watchdog now enforces the flush grace period
     if (!is_writing_) finish_close();
 }

@@ -70,6 +70,7 @@ private:
     phase phase_ = phase::awaiting_connect;
     core::connection_params params_;
     std::string password_;  // from CONNECT until checked
+    std::shared_ptr<std::atomic<bool>> login_abandoned_;  // shared with a password check under way
 
     receive_buffer rx_;
 
