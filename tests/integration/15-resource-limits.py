@@ -640,6 +640,7 @@ class ResourceLimits(BrokerTestCase):
         c = self.raw(b.port)
         self.assertEqual(c.connect("qb-session", clean_session=False), (True, 0))
         pub.send(publish_packet("qb/t", b"end", qos=1, packet_id=100))
+        pub.expect(harness.PUBACK)  # read here, or it would pass for the PUBACK of 101 below
         got = [int(m.payload[:4]) for m in c.receive_publishes(b"end")]
         self.assertEqual(got, list(range(9)), "the queued messages, within max_queued_bytes, in order")
         self.go_offline(b, c, "qb-session")
@@ -651,6 +652,7 @@ class ResourceLimits(BrokerTestCase):
         c = self.raw(b.port)
         self.assertEqual(c.connect("qb-session", clean_session=False), (True, 0))
         pub.send(publish_packet("qb/t", b"end", qos=1, packet_id=103))
+        pub.expect(harness.PUBACK)
         self.assertEqual([m.payload[:3] for m in c.receive_publishes(b"end")], [b"big"])
         c.close()
         pub.close()
