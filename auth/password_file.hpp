@@ -36,6 +36,8 @@ public:
     bool verify(std::string_view username, std::string_view password) const;
 
     bool contains(std::string_view username) const;
+    // The cost (password_hash::cost()) an unknown username is checked at.
+    std::string unknown_user_cost() const { return dummy_.cost(); }
     std::size_t size() const noexcept { return users_.size(); }
     // Lines the load accepted but an operator should hear about (a user listed twice), "file:line: text".
     const std::vector<std::string>& warnings() const noexcept { return warnings_; }

@@ -122,24 +122,26 @@ TEST_CASE("password_file: an empty file knows nobody") {
 }
 
 TEST_CASE("password_file: an unknown user takes as long to reject as a wrong password") {
-    // 30,000 iterations: a few milliseconds, far above the cost of a hash-table miss.
+    // The guarantee is structural: an unknown user is checked against a hash of the cost most of the file's
+    // users have, so it does the same work. (Timing is shown, not asserted: a loaded machine makes any
+    // time comparison flaky.)
     std::string text;
     for (const auto* user : {"a", "b", "c"})
         text += line(user, password_hash::make_pbkdf2("pw", 30'000).encoded());
     text += line("legacy", sha512_hash);  // the cheap minority must not become the dummy's cost
     const auto file = password_file::parse(text, "passwords.txt");
+    CHECK(file.unknown_user_cost() == "sha512-pbkdf2 i=30000");
+    CHECK(password_file::parse(line("legacy", sha512_hash), "p").unknown_user_cost() == "sha512");
+    CHECK(password_file::parse("", "p").unknown_user_cost() ==
+          password_hash::make_argon2id("x").cost());  // nobody yet: the default kind new users get
     const auto fastest = [&](std::string_view user) {
         auto best = std::chrono::steady_clock::duration::max();
-        for (int i = 0; i < 5; ++i) {  // the minimum of a few runs is what a machine under load keeps steady
+        for (int i = 0; i < 3; ++i) {
             const auto start = std::chrono::steady_clock::now();
             CHECK_FALSE(file.verify(user, "wrong"));
             best = std::min(best, std::chrono::steady_clock::now() - start);
         }
         return std::chrono::duration<double>(best).count();
     };
-    const double wrong_password = fastest("a");
-    const double unknown_user = fastest("nobody");
-    MESSAGE("wrong password " << wrong_password * 1e3 << " ms, unknown user " << unknown_user * 1e3 << " ms");
-    CHECK(unknown_user > wrong_password * 0.5);
-    CHECK(unknown_user < wrong_password * 2.0);
+    MESSAGE("wrong password " << fastest("a") * 1e3 << " ms, unknown user " << fastest("nobody") * 1e3 << " ms");
 }
