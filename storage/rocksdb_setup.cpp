@@ -99,11 +99,12 @@ void note_logger::Flush() {
 
 rocksdb::Options make_options() {
     rocksdb::Options o;
-    // Recovery stops at the last complete write in the log: a write torn by a power cut was never
-    // acknowledged (apply(..., true) returns after the fsync), so dropping it loses nothing promised, while
-    // kAbsoluteConsistency would refuse to start and kTolerateCorruptedTailRecords could skip damage in the
-    // middle of the log.
-    o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+    // A record torn at the end of the log (a power cut during its write) is dropped: it was never
+    // acknowledged (apply(..., true) returns after the fsync). A record that fails its checksum with records
+    // after it is corruption, and opening fails (on_corruption decides what follows): kPointInTimeRecovery
+    // would stop the replay there and start without the acknowledged writes after it, silently; and
+    // kAbsoluteConsistency would refuse a torn tail too.
+    o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
     o.paranoid_checks = true;
     // Memory: two 16 MiB memtables at most, and an 8 MiB block cache. A broker's working set is its
     // recent writes (in the memtable); reads happen at start-up (recover(), which bypasses the cache) and
