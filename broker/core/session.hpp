@@ -76,12 +76,15 @@ public:
 
     // A persistent session read back from storage at start-up, offline: its subscriptions, its queue (entries in
     // flight resume with their packet ids and state [MQTT-4.4.0-1]) and its inbound QoS 2 packet ids.
+    // The queue limits apply as to messages arriving now: the store may hold entries the session dropped
+    // just before a crash (their deletes are not waited for), or the limits may be smaller than they were;
+    // what does not fit is dropped by queue_overflow, counted, and deleted (effects in out).
     struct restored_entry {
         message_ptr msg;  // null for an entry whose PUBREL was sent
         storage::queue_entry entry;
     };
     void restore(const std::vector<storage::subscription_record>& subscriptions, std::vector<restored_entry> queue,
-                 const std::vector<protocol::packet_id>& inbound_ids);
+                 const std::vector<protocol::packet_id>& inbound_ids, effects& out);
 
     // True when this session's state is stored: a clean session 0 [MQTT-3.1.2-4] with storage on.
     bool is_stored() const noexcept { return limits_.is_stored && !params_.clean_session; }

@@ -51,7 +51,8 @@ storage::put_session session::stored_record() const {
 }
 
 void session::restore(const std::vector<storage::subscription_record>& subscriptions,
-                      std::vector<restored_entry> queue, const std::vector<protocol::packet_id>& inbound_ids) {
+                      std::vector<restored_entry> queue, const std::vector<protocol::packet_id>& inbound_ids,
+                      effects& out) {
     params_.client_id = client_id_;
     params_.clean_session = false;
     for (const auto& s : subscriptions) subscriptions_.insert_or_assign(s.filter, static_cast<qos>(s.qos));
@@ -59,8 +60,7 @@ void session::restore(const std::vector<storage::subscription_record>& subscript
         const auto q = static_cast<qos>(r.entry.qos);
         if (r.entry.state == storage::delivery_state::queued) {
             if (!r.msg) continue;  // cannot happen: a queued entry keeps its body
-            queued_bytes_ += r.msg->topic().size() + r.msg->payload().size();
-            queue_.push_back({std::move(r.msg), q, r.entry.retain});
+            enqueue(r.msg, q, r.entry.retain, out);
         } else {
             // [MQTT-4.4.0-1] resent on the next connection with the same packet id, in this order.
             inflight_.restore({r.entry.packet_id, restored_state(r.entry.state), q, r.entry.retain, std::move(r.msg),

@@ -171,7 +171,9 @@ void shard::restore(const storage::recovered_session& stored, const std::unorder
         const auto it = messages.find(q.message_id);
         queue.push_back({it == messages.end() ? nullptr : it->second, q});
     }
-    e.state->restore(stored.subscriptions, std::move(queue), stored.inbound_ids);
+    const effects_stack::lease fx{effects_};
+    e.state->restore(stored.subscriptions, std::move(queue), stored.inbound_ids, *fx);
+    apply(e, *fx);
     for (const auto& s : stored.subscriptions)
         router_.subscribe(subscriber{e.slot, e.epoch, static_cast<protocol::qos>(s.qos), true}, s.filter);
     went_offline(e);

@@ -199,3 +199,43 @@ TEST_CASE("shard storage: a restored session resumes its queue and in-flight mes
     s.send(c, publish("x", qos::exactly_once, 5, "dup"));
     CHECK(ops_of<storage::put_message>(s).empty());
 }
+
+TEST_CASE("shard storage: a restored queue keeps to the queue limits, and deletes what does not fit") {
+    // Entries of messages the session dropped just before a crash (their deletes are not waited for), or a
+    // max_queued_messages lowered since: restored as if they arrived now.
+    for (const auto overflow : {core::queue_overflow::drop_new, core::queue_overflow::drop_oldest}) {
+        CAPTURE(static_cast<int>(overflow));
+        auto options = stored();
+        options.session.max_queued_messages = 3;
+        options.session.overflow = overflow;
+        shard_scheduler s{1, options};
+        storage::recovered_session stored_session;
+        stored_session.client_id = "dev";
+        stored_session.subscriptions = {{"t", 1}};
+        std::unordered_map<std::uint64_t, core::message_ptr> messages;
+        for (std::uint64_t id = 1; id <= 5; ++id) {
+            stored_session.queue.push_back({id, 1, false, storage::delivery_state::queued, 0});
+            auto m = core::make_message("t", bytes("m" + std::to_string(id)), qos::at_least_once, false);
+            m->set_storage_id(id);
+            messages.emplace(id, m);
+        }
+        s.at(0).restore(stored_session, messages, {});
+        const auto c = s.connect(0, params("dev", false));
+        while (s.complete_storage()) {}
+        std::vector<std::string> delivered;
+        for (const auto& r : s.client(c).received)
+            if (const auto* p = std::get_if<core::send_publish>(&r)) delivered.emplace_back(text(p->msg->payload()));
+        std::vector<std::uint64_t> deleted;
+        for (const auto& r : s.applied())
+            for (const auto& op : r.request.ops)
+                if (const auto* d = std::get_if<storage::delete_queue_entry>(&op)) deleted.push_back(d->message_id);
+        if (overflow == core::queue_overflow::drop_new) {
+            CHECK(delivered == std::vector<std::string>{"m1", "m2", "m3"});
+            CHECK(deleted == std::vector<std::uint64_t>{4, 5});
+        } else {
+            CHECK(delivered == std::vector<std::string>{"m3", "m4", "m5"});
+            CHECK(deleted == std::vector<std::uint64_t>{1, 2});
+        }
+        CHECK(s.at(0).stats().dropped[static_cast<std::size_t>(core::drop_reason::queue_full)] == 2);
+    }
+}
