@@ -16,7 +16,8 @@ with "Address already in use" is retried with new ports.
 
 Either way the process is stopped by its PID only (SIGTERM, then SIGKILL after a grace period), gets SIGKILL if
 the test process dies, and writes its log to broker.log in its own directory, which the test can read, search
-and wait on. Standard library only. From a suite directory:
+and wait on. kill() is a crash (SIGKILL); restart() starts mqttd again in the same directory, so on the same
+store. Standard library only. From a suite directory:
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
     import broker
@@ -74,6 +75,19 @@ def free_ports(count, host="127.0.0.1"):
             s.close()
 
 
+def find_passwd(explicit=None, broker_binary=None):
+    """mqttd-passwd: the path given, else the one built beside the broker (<build>/auth/mqttd-passwd for
+    <build>/broker/mqttd, or the same directory); None when there is none (tests that need it skip)."""
+    if explicit:
+        return os.path.abspath(explicit)
+    if broker_binary:
+        here = os.path.dirname(os.path.abspath(broker_binary))
+        for candidate in (os.path.join(here, "..", "auth", "mqttd-passwd"), os.path.join(here, "mqttd-passwd")):
+            if os.access(candidate, os.X_OK):
+                return os.path.normpath(candidate)
+    return None
+
+
 def parse_address(addr):
     """Splits "127.0.0.1:40123" or "[::1]:40123" into (host, port)."""
     host, _, port = addr.rpartition(":")
@@ -119,17 +133,54 @@ class BrokerProcess:
         b = cls("mqttd", [binary, "-c", config_path], directory, config_path)
         b._spawn()
         try:
-            started = b.wait_log("event=started", timeout=timeout)[0]
-            b.listeners = [(m.group(1),) + parse_address(m.group(2))
-                           for m in map(_LISTENING.search, b.log_lines("event=listening")) if m]
-            expected = int(_STARTED.search(started).group(1))
-            if len(b.listeners) != expected:
-                raise AssertionError("mqttd logged %d event=listening lines before %r\n%s"
-                                     % (len(b.listeners), started, b.log_tail()))
+            b._await_mqttd_started(0, timeout)
         except BaseException:
             b.stop()
             raise
         return b
+
+    def _await_mqttd_started(self, first_line, timeout):
+        """Waits for the event=started of the process whose log begins at line first_line, and reads its
+        listeners (one event=listening line each) from the lines after first_line."""
+        def started_lines():
+            return [line for line in self._read_log()[first_line:] if " event=started " in line]
+        wait_until(lambda: started_lines() or not self.is_running(), timeout)
+        found = started_lines()
+        if not found:
+            state = ("it exited with status %s" % self.proc.poll() if not self.is_running()
+                     else "waited %.1f s" % timeout)
+            raise AssertionError("mqttd logged no 'event=started' (%s)\n%s" % (state, self.log_tail()))
+        lines = self._read_log()[first_line:]
+        self.listeners = [(m.group(1),) + parse_address(m.group(2))
+                          for m in map(_LISTENING.search, lines[:lines.index(found[0])]) if m]
+        expected = int(_STARTED.search(found[0]).group(1))
+        if len(self.listeners) != expected:
+            raise AssertionError("mqttd logged %d event=listening lines before %r\n%s"
+                                 % (len(self.listeners), found[0], self.log_tail()))
+
+    def restart(self, timeout=START_TIMEOUT):
+        """Starts mqttd again with the same command in the same directory, so it finds the same store (its
+        default persistence.dir, data/, is beside the config file) after a kill() or stop(). Its log goes on
+        in the same broker.log; the listeners (new ports) are read from the new process's lines. Returns once
+        it logged event=started; fails with the log tail if it exits or times out first."""
+        if self.kind != "mqttd":
+            raise AssertionError("restart() is for mqttd only")
+        if self.is_running():
+            raise AssertionError("restart(): the broker (pid %d) is still running; kill() or stop() it first"
+                                 % self.proc.pid)
+        self._read_log()
+        if self._partial:                     # a line cut short by kill(): end it, so the next one is whole
+            with open(self.log_path, "ab") as log:
+                log.write(b"\n")
+        first_line = len(self._read_log())
+        self.returncode = None
+        self._spawn()
+        try:
+            self._await_mqttd_started(first_line, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     @classmethod
     def start_mosquitto(cls, parent_dir, listeners=((),), settings=(), timeout=START_TIMEOUT):
@@ -140,9 +191,12 @@ class BrokerProcess:
             directory = tempfile.mkdtemp(prefix="mosquitto-", dir=parent_dir)
             config_path = os.path.join(directory, "mosquitto.conf")
             ports = free_ports(len(listeners))
+            # per_listener_settings must come before every security setting (mosquitto refuses to start).
             # user root: started as root, mosquitto would otherwise switch to user "mosquitto".
             # allow_anonymous: mosquitto 2.0 refuses anonymous clients once a listener is configured.
-            lines = ["user root", "allow_anonymous true", "persistence false", "log_dest stderr"] + list(settings)
+            first = [s for s in settings if s.startswith("per_listener_settings")]
+            lines = first + ["user root", "allow_anonymous true", "persistence false", "log_dest stderr"]
+            lines += [s for s in settings if s not in first]
             for port, extra in zip(ports, listeners):
                 lines += ["listener %d 127.0.0.1" % port] + list(extra)
             with open(config_path, "w") as f:
@@ -192,6 +246,17 @@ class BrokerProcess:
 
     def signal(self, signum):
         os.kill(self.proc.pid, signum)
+
+    def kill(self):
+        """SIGKILL, a crash: the process flushes nothing. Returns the exit status (-9)."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=10)
+        self.returncode = self.proc.returncode if self.proc is not None else None
+        return self.returncode
 
     def stop(self, grace=STOP_GRACE):
         """SIGTERM, wait up to grace seconds, then SIGKILL. Returns the exit status (negative: the signal)."""

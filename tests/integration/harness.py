@@ -24,6 +24,7 @@ import atexit
 import collections
 import os
 import queue
+import select
 import shutil
 import signal
 import socket
@@ -70,6 +71,7 @@ class Target:
     """The broker under test, chosen on the command line."""
     kind = None   # "mqttd" or "mosquitto"
     path = None
+    passwd = None  # mqttd-passwd (--passwd, or found next to --broker); None when there is none
 
 
 TARGET = Target()
@@ -241,14 +243,18 @@ class ConnectionClosed(Exception):
 class RawClient:
     """Byte-exact MQTT over a TCP socket. Reads one whole packet at a time, with a timeout."""
 
-    def __init__(self, port, timeout=5.0, rcvbuf=None):
+    def __init__(self, port, timeout=5.0, rcvbuf=None, source=None):
         """rcvbuf: SO_RCVBUF set before connecting (a small one makes a client that does not read stall the
-        broker's writes to it soon)."""
+        broker's writes to it soon). source: the local address to connect from (e.g. "127.0.0.2", another
+        client host as far as the broker can tell)."""
         if rcvbuf is None:
-            self.sock = socket.create_connection((HOST, port), timeout=timeout)
+            self.sock = socket.create_connection((HOST, port), timeout=timeout,
+                                                 source_address=(source, 0) if source else None)
         else:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            if source:
+                self.sock.bind((source, 0))
             self.sock.settimeout(timeout)
             self.sock.connect((HOST, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -319,6 +325,37 @@ class RawClient:
             if p is not None:
                 return p
             self._fill(deadline)
+
+    def read_available(self, timeout=0.0):
+        """The packets that have arrived whole, waiting up to timeout for bytes when none has; [] if none
+        came. For clients that serve several connections from one loop. Raises ConnectionClosed once the
+        broker has closed the connection and every packet it sent before was returned."""
+        packets = self._parse_all()
+        if packets:
+            return packets
+        if not self.closed_by_peer and select.select([self.sock], [], [], max(0.0, timeout))[0]:
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionResetError, ConnectionAbortedError):
+                chunk = b""
+            except (socket.timeout, BlockingIOError):
+                chunk = None
+            if chunk == b"":
+                self.closed_by_peer = True
+            elif chunk:
+                self.buf += chunk
+            packets = self._parse_all()
+        if not packets and self.closed_by_peer:
+            raise ConnectionClosed
+        return packets
+
+    def _parse_all(self):
+        packets = []
+        while True:
+            p = self._try_parse()
+            if p is None:
+                return packets
+            packets.append(p)
 
     def expect(self, packet_type, timeout=5.0, why=""):
         """Reads one packet and checks its type; the message names what was expected and what came."""
@@ -822,6 +859,8 @@ def main():
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--broker", metavar="PATH", help="path to the mqttd binary")
     group.add_argument("--mosquitto", action="store_true", help="run against %s instead" % MOSQUITTO_PATH)
+    parser.add_argument("--passwd", metavar="PATH",
+                        help="path to mqttd-passwd (default: found next to the --broker binary)")
     parser.add_argument("-k", dest="pattern", action="append", default=[],
                         help="only run tests whose name contains this substring")
     parser.add_argument("-q", "--quiet", action="store_true", help="one character per test")
@@ -831,6 +870,7 @@ def main():
         TARGET.kind, TARGET.path = "mosquitto", MOSQUITTO_PATH
     else:
         TARGET.kind, TARGET.path = "mqttd", os.path.abspath(args.broker)
+    TARGET.passwd = broker.find_passwd(args.passwd, None if args.mosquitto else TARGET.path)
     if not os.access(TARGET.path, os.X_OK):
         print("error: broker binary %s does not exist or is not executable" % TARGET.path, file=sys.stderr)
         return 1

@@ -64,6 +64,7 @@ STDBUF = shutil.which("stdbuf") or "/usr/bin/stdbuf"
 
 class Options:
     broker = None
+    passwd = None     # mqttd-passwd: --passwd, or found next to --broker; None when there is none
 
 
 OPTIONS = Options()
@@ -438,12 +439,15 @@ class _Result(unittest.TextTestResult):
 def main():
     parser = argparse.ArgumentParser(description="Run one listener test file against mqttd.")
     parser.add_argument("--broker", metavar="PATH", required=True, help="path to the mqttd binary")
+    parser.add_argument("--passwd", metavar="PATH",
+                        help="path to mqttd-passwd (default: found next to the --broker binary)")
     parser.add_argument("-k", dest="pattern", action="append", default=[],
                         help="only run tests whose name contains this substring")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (certs, logs)")
     args = parser.parse_args()
 
     OPTIONS.broker = os.path.abspath(args.broker)
+    OPTIONS.passwd = broker.find_passwd(args.passwd, OPTIONS.broker)
     if not os.access(OPTIONS.broker, os.X_OK):
         print("error: broker binary %s does not exist or is not executable" % OPTIONS.broker, file=sys.stderr)
         return 1
