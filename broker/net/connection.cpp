@@ -24,8 +24,6 @@ constexpr auto as_tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 constexpr auto close_grace = std::chrono::seconds{5};  // how long a closing connection may take to flush
-// One gathered write carries about this much, so the write timeout measures progress, not the backlog.
-constexpr std::size_t max_write_batch = 256 * 1024;
 
 // [MQTT-3.1.3-6] an id for a client that sent none: unique for the broker's life, no clock needed.
 std::string generate_client_id() {
@@ -49,7 +47,6 @@ connection<Transport>::connection(worker& owner, Transport transport, connection
       ticket_{std::move(ticket)},
       decoder_{owner.options().max_packet_size},
       connect_decoder_{std::min(owner.options().max_packet_size, max_connect_packet_size)},
-      watchdog_timer_{owner.context()},
       session_ready_{owner.context()},
       backlog_drained_{owner.context()} {}
 
@@ -63,7 +60,7 @@ void connection<Transport>::start() {
     connect_deadline_ = core::clock::now() + worker_.options().connect_timeout;
     auto self = this->shared_from_this();
     asio::co_spawn(worker_.context(), [self]() { return self->read_loop(); }, asio::detached);
-    asio::co_spawn(worker_.context(), [self]() { return self->watchdog(); }, asio::detached);
+    schedule_check();
 }
 
 template <transport Transport>
@@ -266,7 +263,7 @@ void connection<Transport>::attached(bool session_present) {
                           << " clean_session=" << params_.clean_session << " keepalive=" << params_.keep_alive
                           << " session_present=" << session_present;
     session_ready_.cancel();
-    watchdog_timer_.cancel();  // re-arm to the keepalive deadline
+    schedule_check();  // the keepalive deadline, from now on
 }
 
 template <transport Transport>
@@ -315,7 +312,7 @@ void connection<Transport>::check_backlog() {
                            << " addr=" << transport_.peer().address << " blocked=" << should_block
                            << " backlog_bytes=" << backlog;
     if (!should_block) backlog_drained_.cancel();
-    watchdog_timer_.cancel();  // the keepalive deadline is off while blocked, and on again after
+    schedule_check();  // the keepalive deadline is off while blocked, and on again after
     if (phase_ == phase::attached) worker_.write_blocked(id_, should_block);
 }
 
@@ -331,10 +328,9 @@ template <transport Transport>
 asio::awaitable<void> connection<Transport>::write_loop() {
     auto self = this->shared_from_this();
     while (!tx_.is_empty() && !is_closed_) {
-        const auto& buffers = tx_.take_batch(max_write_batch);
+        const auto& buffers = tx_.take_batch();
         write_started_ = core::clock::now();
-        // The watchdog sleeps until its nearest deadline; wake it when this write's timeout comes sooner.
-        if (watchdog_wake_ > write_started_ + worker_.options().write_timeout) watchdog_timer_.cancel();
+        schedule_check();  // this write's timeout
         auto [ec, n] = co_await transport_.write_all(buffers);
         write_started_ = core::time_point::max();
         tx_.release_written();
@@ -369,7 +365,8 @@ void connection<Transport>::close(core::close_reason why, bool tell_shard) {
     session_ready_.cancel();
     backlog_drained_.cancel();
     if (login_abandoned_) login_abandoned_->store(true, std::memory_order_relaxed);
-    watchdog_timer_.cancel();  // the watchdog now enforces the flush grace period
+    close_deadline_ = core::clock::now() + close_grace;
+    schedule_check();
     if (!is_writing_) finish_close();
 }
 
@@ -378,52 +375,49 @@ void connection<Transport>::finish_close() {
     if (is_closed_) return;
     is_closed_ = true;
     transport_.close();
-    watchdog_timer_.cancel();
 }
 
-// One timer per connection, set to the nearest of: the flush grace of a closing connection, the connect
-// deadline, the keepalive deadline (not while reading is paused for the client's own backlog), and the
-// write timeout of a write in progress.
+// The nearest of this connection's deadlines, in the worker's deadline queue: the flush grace of a closing
+// connection, the connect deadline, the keepalive deadline (not while reading is paused for the client's own
+// backlog), and the write timeout of a write in progress. Only an earlier deadline adds an entry: a later one
+// is found when the earlier entry fires.
 template <transport Transport>
-asio::awaitable<void> connection<Transport>::watchdog() {
-    auto self = this->shared_from_this();
+void connection<Transport>::schedule_check() {
+    if (is_closed_) return;
     const auto unset = core::time_point::max();
-    const auto write_timeout = worker_.options().write_timeout;
-    auto close_deadline = unset;
-    while (!is_closed_) {
-        if (is_closing_ && close_deadline == unset) close_deadline = core::clock::now() + close_grace;
-        auto deadline = is_closing_                  ? close_deadline
-                        : phase_ != phase::attached ? connect_deadline_
-                        : is_write_blocked_         ? unset
-                                                    : worker_.shard().keepalive_deadline(id_);
-        if (write_started_ != unset) deadline = std::min(deadline, write_started_ + write_timeout);
-        watchdog_wake_ = deadline;
-        watchdog_timer_.expires_at(deadline);
-        co_await watchdog_timer_.async_wait(as_tuple_awaitable);
-        if (is_closed_) break;
-        const auto now = core::clock::now();
-        if (write_started_ != unset && now >= write_started_ + write_timeout) {
-            log_line{level::info} << "event=write_timeout client_id=" << logging::quoted{params_.client_id}
-                                  << " addr=" << transport_.peer().address << " backlog_bytes=" << tx_.backlog_bytes();
-            close(core::close_reason::write_timeout);
-            finish_close();  // nothing more will get through: do not wait out the flush grace
-            continue;
+    auto deadline = is_closing_                  ? close_deadline_
+                    : phase_ != phase::attached ? connect_deadline_
+                    : is_write_blocked_         ? unset
+                                                : worker_.shard().keepalive_deadline(id_);
+    if (write_started_ != unset) deadline = std::min(deadline, write_started_ + worker_.options().write_timeout);
+    if (deadline >= next_check_) return;
+    next_check_ = deadline;
+    worker_.deadlines().schedule(id_, deadline);
+}
+
+template <transport Transport>
+void connection<Transport>::on_deadline(core::time_point now) {
+    next_check_ = core::time_point::max();
+    if (is_closed_) return;
+    if (write_started_ != core::time_point::max() && now >= write_started_ + worker_.options().write_timeout) {
+        log_line{level::info} << "event=write_timeout client_id=" << logging::quoted{params_.client_id}
+                              << " addr=" << transport_.peer().address << " backlog_bytes=" << tx_.backlog_bytes();
+        close(core::close_reason::write_timeout);
+        finish_close();  // nothing more will get through: do not wait out the flush grace
+        return;
+    }
+    if (is_closing_) {
+        if (now >= close_deadline_) return finish_close();  // a client that stopped reading cannot stall its close
+    } else if (phase_ != phase::attached) {
+        if (now >= connect_deadline_) {
+            log_line{level::info} << "event=connect_timeout addr=" << transport_.peer().address;
+            return close(core::close_reason::connect_timeout);
         }
-        if (is_closing_) {
-            if (now >= close_deadline) finish_close();  // a client that stopped reading cannot stall its close
-            continue;
-        }
-        if (phase_ != phase::attached) {
-            if (now >= connect_deadline_) {
-                log_line{level::info} << "event=connect_timeout addr=" << transport_.peer().address;
-                close(core::close_reason::connect_timeout);
-            }
-            continue;
-        }
-        if (is_write_blocked_) continue;
-        worker_.shard().tick(id_, now);
+    } else if (!is_write_blocked_) {
+        worker_.shard().tick(id_, now);  // [MQTT-3.1.2-24]
         worker_.carry_out();
     }
+    schedule_check();
 }
 
 template class connection<tcp_transport>;

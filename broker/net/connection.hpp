@@ -1,8 +1,8 @@
 #pragma once
 // One client's network connection, on one worker, over any transport: reads bytes, decodes packets, feeds
-// them to the session core and writes what it asks for. Three coroutines share the object (reader, writer,
-// watchdog); all run on the worker's single thread, so its state needs no lock. Explicitly instantiated
-// for each transport in connection.cpp.
+// them to the session core and writes what it asks for. Two coroutines share the object (reader, writer),
+// and its deadlines are entries in the worker's deadline queue; all run on the worker's single thread, so its
+// state needs no lock. Explicitly instantiated for each transport in connection.cpp.
 
 #include <memory>
 #include <vector>
@@ -36,6 +36,7 @@ public:
     void refused(protocol::connack_code code) override;
     void closed_by_shard(const core::close_connection& why) override;
     void shut_down() override;
+    void on_deadline(core::time_point now) override;
 
 private:
     enum class phase { awaiting_connect, authenticating, awaiting_session, attached };
@@ -43,7 +44,7 @@ private:
 
     boost::asio::awaitable<void> read_loop();
     boost::asio::awaitable<void> write_loop();
-    boost::asio::awaitable<void> watchdog();
+    void schedule_check();
     // Decodes and handles every whole packet in rx; false when the connection must stop reading.
     boost::asio::awaitable<bool> handle_received();
     connect_verdict on_connect(const protocol::connect& c);
@@ -82,8 +83,8 @@ private:
     bool is_closed_ = false;
 
     core::time_point connect_deadline_;
-    core::time_point watchdog_wake_ = core::time_point::max();  // when the watchdog's timer fires next
-    boost::asio::steady_timer watchdog_timer_;
+    core::time_point close_deadline_ = core::time_point::max();
+    core::time_point next_check_ = core::time_point::max();  // the earliest entry in the worker's deadline queue
     boost::asio::steady_timer session_ready_;  // woken (cancelled) when attached() or close() runs
     boost::asio::steady_timer backlog_drained_;  // woken (cancelled) when the backlog falls or close() runs
 };

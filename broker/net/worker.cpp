@@ -57,6 +57,12 @@ void worker::write_blocked(core::connection_id id, bool is_blocked) {
     carry_out();
 }
 
+void worker::remove_connection(core::connection_id id) {
+    connections_.erase(id);
+    // Stopping: the last connection is gone, and a pending deadline must not keep the event loop running.
+    if (is_stopping_ && connections_.empty()) deadlines_.stop();
+}
+
 void worker::carry_out() {
     auto& out = shard_.out();
     while (!out.actions.empty() || !blocked_changes_.empty()) {
@@ -214,6 +220,7 @@ void worker::close_all() {
     // The housekeeping timer would keep the event loop from ever being idle.
     is_stopping_ = true;
     housekeeping_timer_.cancel();
+    if (connections_.empty()) deadlines_.stop();
     std::vector<session_host*> open;
     open.reserve(connections_.size());
     for (const auto& [id, c] : connections_) open.push_back(c);

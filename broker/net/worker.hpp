@@ -20,6 +20,7 @@
 #include "broker/core/shard.hpp"
 #include "broker/net/access_control.hpp"
 #include "broker/net/broker_counters.hpp"
+#include "broker/net/deadline_queue.hpp"
 #include "broker/net/durable_store.hpp"
 #include "broker/net/server_options.hpp"
 #include "broker/net/session_host.hpp"
@@ -51,6 +52,7 @@ public:
     std::size_t index() const noexcept { return index_; }
     const server_options& options() const noexcept { return shared_.options; }
     access_control& access() noexcept { return *shared_.access; }
+    deadline_queue& deadlines() noexcept { return deadlines_; }
     // On this worker's thread only.
     core::shard& shard() noexcept { return shard_; }
 
@@ -61,7 +63,7 @@ public:
 
     // On this worker's thread: connections register for the shard's actions, under a broker-wide id.
     core::connection_id add_connection(session_host* c);
-    void remove_connection(core::connection_id id) { connections_.erase(id); }
+    void remove_connection(core::connection_id id);
     // On this worker's thread, after every input to the shard: hands its actions to the connections now,
     // and its messages to other workers at the end of the current handler (one post per peer per batch).
     void carry_out();
@@ -112,6 +114,10 @@ private:
     boost::asio::io_context context_{1};
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     boost::asio::steady_timer housekeeping_timer_{context_};
+    deadline_queue deadlines_{context_, [this](core::connection_id id, core::time_point now) {
+                                  if (const auto it = connections_.find(id); it != connections_.end())
+                                      it->second->on_deadline(now);
+                              }};
 };
 
 }  // namespace mqttd::net

@@ -6,67 +6,79 @@ namespace mqttd::net {
 
 namespace asio = boost::asio;
 
-std::size_t write_queue::frame::size() const noexcept {
-    std::size_t n = head_size + (has_packet_id ? 2 : 0) + body.size();
-    if (msg) n += msg->topic_section().size() + msg->payload().size();
-    return n;
+write_queue::batch& write_queue::open_batch(std::size_t adding) {
+    if (is_empty() || batches_.back().wire + adding > batch_bytes) {
+        if (first_ == batches_.size()) {
+            batches_.clear();
+            first_ = 0;
+        }
+        batches_.emplace_back();
+    }
+    queued_bytes_ += adding;
+    return batches_.back();
 }
 
 void write_queue::push(const core::send_packet& p) {
-    frame f;
     const auto size = protocol::encoded_size(p.packet);
-    if (size <= f.head.size()) {
-        protocol::encode(p.packet, std::span{f.head.data(), size});
-        f.head_size = static_cast<std::uint8_t>(size);
-    } else {
-        f.body.resize(size);
-        protocol::encode(p.packet, f.body);
-    }
-    queued_bytes_ += size;
-    frames_.push_back(std::move(f));
+    auto& b = open_batch(size);
+    const auto at = b.bytes.size();
+    b.bytes.resize(at + size);
+    protocol::encode(p.packet, std::span{b.bytes}.subspan(at, size));
+    b.wire += size;
 }
 
 void write_queue::push(const core::send_publish& p) {
-    frame f;
     const bool has_id = p.qos_level != protocol::qos::at_most_once;
-    const auto remaining = p.msg->topic_section().size() + (has_id ? 2 : 0) + p.msg->payload().size();
+    const auto topic = p.msg->topic_section();
+    const auto payload = p.msg->payload();
+    const auto remaining = topic.size() + (has_id ? 2 : 0) + payload.size();
+    std::uint8_t head[5];
     // [MQTT-3.3.1] byte 1: type 3, DUP, QoS, RETAIN.
-    f.head[0] = static_cast<std::uint8_t>(0x30 | (p.dup ? 0x08 : 0) | (static_cast<unsigned>(p.qos_level) << 1) |
-                                          (p.retain ? 0x01 : 0));
-    f.head_size = static_cast<std::uint8_t>(1 + protocol::encode_remaining_length(remaining, f.head.data() + 1));
+    head[0] = static_cast<std::uint8_t>(0x30 | (p.dup ? 0x08 : 0) | (static_cast<unsigned>(p.qos_level) << 1) |
+                                        (p.retain ? 0x01 : 0));
+    const auto head_size = 1 + protocol::encode_remaining_length(remaining, head + 1);
+    const auto total = head_size + remaining;
+    auto& b = open_batch(total);
+    b.bytes.insert(b.bytes.end(), head, head + head_size);
+    b.bytes.insert(b.bytes.end(), topic.begin(), topic.end());
     if (has_id) {
-        f.packet_id = {static_cast<std::uint8_t>(p.id >> 8), static_cast<std::uint8_t>(p.id & 0xff)};
-        f.has_packet_id = true;
+        b.bytes.push_back(static_cast<std::uint8_t>(p.id >> 8));
+        b.bytes.push_back(static_cast<std::uint8_t>(p.id & 0xff));
     }
-    f.msg = p.msg;
-    queued_bytes_ += f.size();
-    frames_.push_back(std::move(f));
+    if (payload.size() >= large_payload) {
+        b.payloads.push_back({b.bytes.size(), p.msg});
+    } else {
+        b.bytes.insert(b.bytes.end(), payload.begin(), payload.end());
+    }
+    b.wire += total;
 }
 
-const std::vector<asio::const_buffer>& write_queue::take_batch(std::size_t max_bytes) {
-    std::size_t taken = 0;
-    while (!frames_.empty() && (writing_.empty() || taken + frames_.front().size() <= max_bytes)) {
-        taken += frames_.front().size();
-        writing_.push_back(std::move(frames_.front()));
-        frames_.pop_front();
+const std::vector<asio::const_buffer>& write_queue::take_batch() {
+    writing_ = std::move(batches_[first_++]);
+    queued_bytes_ -= writing_.wire;
+    if (first_ == batches_.size()) {
+        batches_.clear();
+        first_ = 0;
     }
     buffers_.clear();
-    for (const auto& f : writing_) {
-        buffers_.emplace_back(f.head.data(), f.head_size);
-        if (!f.body.empty()) buffers_.emplace_back(f.body.data(), f.body.size());
-        if (!f.msg) continue;
-        const auto topic = f.msg->topic_section();
-        buffers_.emplace_back(topic.data(), topic.size());
-        if (f.has_packet_id) buffers_.emplace_back(f.packet_id.data(), f.packet_id.size());
-        const auto payload = f.msg->payload();
-        if (!payload.empty()) buffers_.emplace_back(payload.data(), payload.size());
+    std::size_t from = 0;
+    for (const auto& ref : writing_.payloads) {
+        if (ref.at > from) buffers_.emplace_back(writing_.bytes.data() + from, ref.at - from);
+        const auto payload = ref.msg->payload();
+        buffers_.emplace_back(payload.data(), payload.size());
+        from = ref.at;
     }
+    if (writing_.bytes.size() > from) buffers_.emplace_back(writing_.bytes.data() + from, writing_.bytes.size() - from);
     return buffers_;
 }
 
 void write_queue::release_written() {
-    for (const auto& f : writing_) queued_bytes_ -= f.size();
-    writing_.clear();
+    // Everything is given back: an idle connection keeps no buffer.
+    writing_ = batch{};
+    if (is_empty()) {
+        std::vector<batch>{}.swap(batches_);
+        std::vector<asio::const_buffer>{}.swap(buffers_);
+    }
 }
 
 }  // namespace mqttd::net

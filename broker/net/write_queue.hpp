@@ -1,11 +1,11 @@
 #pragma once
-// Outgoing packets of one connection, waiting for the next gathered write. A PUBLISH frame holds only its
-// per-subscriber head (fixed header and packet id) and a reference to the shared message: the topic section
-// and payload are written straight from the message's buffer, never copied. Owned by one connection.
+// Outgoing packets of one connection, waiting for the next write. Packets are encoded into one contiguous byte
+// buffer, so a burst of small PUBLISHes and acknowledgements leaves in one buffer of one writev; only a large
+// payload is written from the shared message itself (never copied), as its own buffer. Nothing is allocated
+// while the queue is empty, so an idle connection costs no buffer. Owned by one connection.
 
-#include <array>
+#include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 #include <boost/asio/buffer.hpp>
@@ -16,34 +16,42 @@ namespace mqttd::net {
 
 class write_queue {
 public:
+    // Payloads at least this long are written from the message; shorter ones are copied (cheaper than a
+    // buffer of their own: Asio writes at most 64 buffers per writev).
+    static constexpr std::size_t large_payload = 512;
+    // A batch closes past this many bytes, so one write makes measurable progress (write_timeout).
+    static constexpr std::size_t batch_bytes = 256 * 1024;
+
     void push(const core::send_packet& p);
     void push(const core::send_publish& p);
 
-    bool is_empty() const noexcept { return frames_.empty(); }
+    bool is_empty() const noexcept { return batches_.size() == first_; }
     // Wire bytes queued or being written.
-    std::size_t queued_bytes() const noexcept { return queued_bytes_; }
-    // What the queue costs: wire bytes plus the bookkeeping of each frame, so that a flood of 4-byte
-    // PUBACKs to a client that does not read is bounded as surely as large PUBLISHes are.
-    std::size_t backlog_bytes() const noexcept { return queued_bytes_ + (frames_.size() + writing_.size()) * sizeof(frame); }
+    std::size_t queued_bytes() const noexcept { return queued_bytes_ + writing_.wire; }
+    // What the queue holds in memory: its bytes, and the messages it keeps alive for their payloads.
+    std::size_t backlog_bytes() const noexcept { return queued_bytes(); }
 
-    // Moves queued frames, oldest first, into the "in flight" set until about max_bytes (always at least one)
-    // and returns buffers over them for one gathered write. The buffers stay valid until release_written().
-    const std::vector<boost::asio::const_buffer>& take_batch(std::size_t max_bytes = static_cast<std::size_t>(-1));
+    // Takes the oldest batch and returns buffers over it for one gathered write; they stay valid until
+    // release_written().
+    const std::vector<boost::asio::const_buffer>& take_batch();
     void release_written();
 
 private:
-    struct frame {
-        std::array<std::uint8_t, 8> head{};  // fixed header (<= 5 bytes) or a small control packet
-        std::uint8_t head_size = 0;
-        std::array<std::uint8_t, 2> packet_id{};
-        bool has_packet_id = false;
-        core::message_ptr msg;             // PUBLISH: topic section + payload
-        std::vector<std::uint8_t> body;    // control packets larger than head (SUBACK with many codes)
-        std::size_t size() const noexcept;
+    struct payload_ref {
+        std::size_t at;  // where the payload goes in `bytes`
+        core::message_ptr msg;
+    };
+    struct batch {
+        std::vector<std::uint8_t> bytes;
+        std::vector<payload_ref> payloads;
+        std::size_t wire = 0;  // bytes + the payloads' bytes
     };
 
-    std::deque<frame> frames_;
-    std::vector<frame> writing_;
+    batch& open_batch(std::size_t adding);
+
+    std::vector<batch> batches_;  // [first_, size()) are queued
+    std::size_t first_ = 0;
+    batch writing_;
     std::vector<boost::asio::const_buffer> buffers_;
     std::size_t queued_bytes_ = 0;
 };
