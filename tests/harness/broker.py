@@ -30,8 +30,10 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import unittest
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 START_TIMEOUT = 10.0          # seconds a broker has to report its listeners
@@ -326,3 +328,42 @@ class BrokerProcess:
 start_mqttd = BrokerProcess.start_mqttd
 start_mosquitto = BrokerProcess.start_mosquitto
 run_mqttd_once = BrokerProcess.run_mqttd_once
+
+
+class LogTailResult(unittest.TextTestResult):
+    """A test result that remembers which tests failed (a failing subTest included), so that the runner can
+    print the log tail of each failed test's brokers (the test's `brokers` list) after the summary."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.failed_tests = []
+
+    def getDescription(self, test):
+        case = getattr(test, "test_case", None)      # a subTest: its test method, then what it was given
+        if case is not None:
+            return "%s %s" % (case.id().split(".")[-1], test._subDescription())
+        return test.id().split(".")[-1]
+
+    def _failed(self, test):
+        test = getattr(test, "test_case", test)
+        if test not in self.failed_tests:
+            self.failed_tests.append(test)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._failed(test)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._failed(test)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._failed(test)
+
+    def print_broker_logs(self):
+        for test in self.failed_tests:
+            for b in getattr(test, "brokers", []):
+                print("\n%s: %s" % (test.id(), b.log_tail()))
+        sys.stdout.flush()

@@ -834,26 +834,6 @@ def not_under_mosquitto(deviation):
 
 # ------------------------------------------------------------------------------------------------ main
 
-class _Result(unittest.TextTestResult):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.failed_tests = []
-
-    def getDescription(self, test):
-        case = getattr(test, "test_case", None)      # a subTest: its test method, then what it was given
-        if case is not None:
-            return "%s %s" % (case.id().split(".")[-1], test._subDescription())
-        return test.id().split(".")[-1]
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self.failed_tests.append(test)
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self.failed_tests.append(test)
-
-
 def main():
     parser = argparse.ArgumentParser(description="Run one integration test file against a broker.")
     group = parser.add_mutually_exclusive_group(required=True)
@@ -883,7 +863,7 @@ def main():
         loader.testNamePatterns = ["*%s*" % p for p in args.pattern]
     suite = loader.loadTestsFromModule(sys.modules["__main__"])
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=1 if args.quiet else 2,
-                                     resultclass=_Result)
+                                     resultclass=broker.LogTailResult)
     if os.environ.get("MQTTD_IT_KEEP"):
         print("keeping broker logs and configs in %s (MQTTD_IT_KEEP)" % base_dir())
     else:
@@ -891,10 +871,7 @@ def main():
     print("broker under test: %s (%s)" % (TARGET.path, TARGET.kind))
     result = runner.run(suite)
 
-    for test in result.failed_tests:
-        for b in getattr(test, "brokers", []):
-            print("\n%s: %s" % (test.id(), b.log_tail()))
-    sys.stdout.flush()
+    result.print_broker_logs()
     if not result.wasSuccessful():
         return 1
     if result.testsRun == 0:

@@ -419,23 +419,6 @@ class ListenerTestCase(unittest.TestCase):
 
 # ------------------------------------------------------------------------------------------------- main
 
-class _Result(unittest.TextTestResult):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.failed_tests = []
-
-    def getDescription(self, test):
-        return test.id().split(".")[-1]
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        self.failed_tests.append(test)
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        self.failed_tests.append(test)
-
-
 def main():
     parser = argparse.ArgumentParser(description="Run one listener test file against mqttd.")
     parser.add_argument("--broker", metavar="PATH", required=True, help="path to the mqttd binary")
@@ -463,7 +446,7 @@ def main():
     if args.pattern:
         loader.testNamePatterns = ["*%s*" % p for p in args.pattern]
     suite = loader.loadTestsFromModule(sys.modules["__main__"])
-    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=_Result)
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=broker.LogTailResult)
     if args.keep:
         atexit.register(lambda: print("kept %s" % base_dir()))
     else:
@@ -471,10 +454,7 @@ def main():
     print("broker under test: %s" % OPTIONS.broker)
     result = runner.run(suite)
 
-    for test in result.failed_tests:
-        for b in getattr(test, "brokers", []):
-            print("\n%s: %s" % (test.id(), b.log_tail()))
-    sys.stdout.flush()
+    result.print_broker_logs()
     if not result.wasSuccessful():
         return 1
     if result.testsRun == 0:
