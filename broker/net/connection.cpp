@@ -81,6 +81,17 @@ asio::awaitable<void> connection<Transport>::read_loop() {
                 co_await backlog_drained_.async_wait(as_tuple_awaitable);
             }
             if (is_closing_) break;
+            if constexpr (requires { transport_.wait_readable(); }) {
+                // Idle between packets: hold no receive buffer while waiting for the next bytes.
+                rx_.release_if_empty();
+                if (rx_.capacity() == 0) {
+                    if (const auto wait_ec = co_await transport_.wait_readable(); wait_ec) {
+                        read_failed(wait_ec);
+                        break;
+                    }
+                    if (is_closing_) break;
+                }
+            }
             // Room for the pending packet as its bytes arrive; its size was checked against the limit from the
             // fixed header, and a claim alone allocates nothing.
             protocol::frame_header header;
@@ -90,12 +101,7 @@ asio::awaitable<void> connection<Transport>::read_loop() {
             const auto room = rx_.prepare(packet_size);
             auto [read_ec, n] = co_await transport_.read_some(asio::buffer(room.data(), room.size()));
             if (read_ec) {
-                if (!is_closing_) {
-                    log_line{is_normal_close(read_ec) ? level::debug : level::warning}
-                        << "event=read_failed client_id=" << logging::quoted{params_.client_id} << " addr=" << transport_.peer().address
-                        << " error=" << logging::quoted{read_ec.message()};
-                    close(core::close_reason::network_error);
-                }
+                read_failed(read_ec);
                 break;
             }
             rx_.commit(n);
@@ -107,6 +113,15 @@ asio::awaitable<void> connection<Transport>::read_loop() {
                                << " addr=" << transport_.peer().address << " reason=" << logging::quoted{e.what()};
         close(core::close_reason::network_error);
     }
+}
+
+template <transport Transport>
+void connection<Transport>::read_failed(const boost::system::error_code& ec) {
+    if (is_closing_) return;  // the broker closed it: nothing to report
+    log_line{is_normal_close(ec) ? level::debug : level::warning}
+        << "event=read_failed client_id=" << logging::quoted{params_.client_id} << " addr=" << transport_.peer().address
+        << " error=" << logging::quoted{ec.message()};
+    close(core::close_reason::network_error);
 }
 
 template <transport Transport>

@@ -47,6 +47,7 @@ private:
     void schedule_check();
     // Decodes and handles every whole packet in rx; false when the connection must stop reading.
     boost::asio::awaitable<bool> handle_received();
+    void read_failed(const boost::system::error_code& ec);  // logs (unless the broker is closing it) and closes
     connect_verdict on_connect(const protocol::connect& c);
     boost::asio::awaitable<bool> check_password();
     void start_session();

@@ -27,6 +27,12 @@ public:
     void commit(std::size_t n) noexcept { end_ += n; }
 
     std::size_t capacity() const noexcept { return capacity_; }
+    // Frees the memory when nothing is pending (an idle connection holds none); prepare() allocates again.
+    void release_if_empty() noexcept {
+        if (begin_ != end_) return;
+        bytes_.reset();
+        capacity_ = begin_ = end_ = 0;
+    }
 
 private:
     void reallocate(std::size_t capacity);

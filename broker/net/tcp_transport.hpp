@@ -14,6 +14,10 @@ public:
 
     boost::asio::awaitable<boost::system::error_code> handshake();
     boost::asio::awaitable<io_result> read_some(boost::asio::mutable_buffer b);
+    // Returns once read_some would find bytes (or an error): an idle connection then needs no receive buffer.
+    // (TLS and WS have none of this: their layers below keep input of their own, which a wait on the socket
+    // would not see.)
+    boost::asio::awaitable<boost::system::error_code> wait_readable();
     boost::asio::awaitable<io_result> write_all(std::span<const boost::asio::const_buffer> buffers);
     void close();
     const peer_info& peer() const noexcept { return peer_; }

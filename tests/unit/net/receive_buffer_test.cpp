@@ -54,3 +54,16 @@ TEST_CASE("receive_buffer: consumed bytes make room; an idle buffer shrinks back
     CHECK(room.size() == receive_buffer::initial_size - 1000);
     CHECK(rx.data().size() == 1000);
 }
+
+TEST_CASE("receive_buffer: release_if_empty frees an idle buffer, and keeps a partial packet") {
+    receive_buffer rx;
+    receive(rx, 3000, 5000);
+    rx.release_if_empty();
+    CHECK(rx.capacity() == receive_buffer::initial_size);  // 3000 bytes of a packet are pending: kept
+    CHECK(rx.data().size() == 3000);
+    rx.consume(3000);
+    rx.release_if_empty();
+    CHECK(rx.capacity() == 0);
+    CHECK(rx.data().empty());
+    CHECK(rx.prepare(0).size() == receive_buffer::initial_size);  // allocated again for the next bytes
+}
