@@ -102,8 +102,8 @@ rocksdb::Options make_options() {
     // A record torn at the end of the log (a power cut during its write) is dropped: it was never
     // acknowledged (apply(..., true) returns after the fsync). A record that fails its checksum with records
     // after it is corruption, and opening fails (on_corruption decides what follows): kPointInTimeRecovery
-    // would stop the replay there and start without the acknowledged writes after it, silently; and
-    // kAbsoluteConsistency would refuse a torn tail too.
+    // would stop the replay there and start without the acknowledged writes after it, silently. A read-write
+    // open tries kAbsoluteConsistency first, to notice (and log) a torn tail; see open_database().
     o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
     o.paranoid_checks = true;
     // Memory: two 16 MiB memtables at most, and an 8 MiB block cache. A broker's working set is its
@@ -169,12 +169,35 @@ open_result open_database(const std::filesystem::path& dir, bool read_only,
     options.create_if_missing = !read_only;
     std::shared_ptr<rocksdb::Logger> file;
     if (!read_only && !rocksdb::CreateLoggerFromOptions(dir.string(), options, &file).ok()) file.reset();
-    options.info_log = std::make_shared<note_logger>(notes, std::move(file));
+    const auto open_with = [&](rocksdb::WALRecoveryMode mode, const std::shared_ptr<note_sink>& sink) {
+        options.wal_recovery_mode = mode;
+        options.info_log = std::make_shared<note_logger>(sink, file);
+        rocksdb::DB* db = nullptr;
+        const auto status = read_only ? rocksdb::DB::OpenForReadOnly(options, dir.string(), &db)
+                                      : rocksdb::DB::Open(options, dir.string(), &db);
+        result.db.reset(db);
+        return status;
+    };
 
-    rocksdb::DB* db = nullptr;
-    const auto status = read_only ? rocksdb::DB::OpenForReadOnly(options, dir.string(), &db)
-                                  : rocksdb::DB::Open(options, dir.string(), &db);
-    result.db.reset(db);
+    auto status = rocksdb::Status::OK();
+    if (read_only) {
+        status = open_with(options.wal_recovery_mode, notes);
+    } else {
+        // Strictly first, so that a torn tail is noticed and said (RocksDB drops it without a word in the
+        // tolerant mode); the tolerant mode then tells a torn tail (it opens) from damage (it fails too).
+        // Only a store that was not shut down cleanly and lost power pays for the second open.
+        auto strict_notes = std::make_shared<note_sink>();
+        status = open_with(rocksdb::WALRecoveryMode::kAbsoluteConsistency, strict_notes);
+        if (status.IsCorruption()) {
+            const auto strict_error = status.ToString();
+            status = open_with(rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords, notes);
+            if (status.ok())
+                notes->add({note_level::warning, "a write torn at the end of the log (a power cut while it was "
+                                                 "written, so never acknowledged) was dropped: " + strict_error});
+        } else {
+            for (auto& n : strict_notes->take()) notes->add(std::move(n));
+        }
+    }
     if (status.ok()) return result;
     const auto text = status.ToString();
     // A file the store's own records name (CURRENT its MANIFEST, the MANIFEST its tables) that is not there
