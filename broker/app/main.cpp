@@ -113,6 +113,13 @@ int main(int argc, char** argv) {
     // gives EPIPE on that one connection instead of killing the broker.
     std::signal(SIGPIPE, SIG_IGN);
 
+    // SIGHUP reloads; SIGINT/SIGTERM stop. Signals are handled here, on the main thread. Caught from before
+    // the store is read: a SIGTERM during recovery, or the moment the listeners open, is a clean shutdown
+    // once start-up is over, never the default action that would kill the broker mid-way.
+    boost::asio::io_context signals_context{1};
+    boost::asio::signal_set stop_signals{signals_context, SIGINT, SIGTERM};
+    boost::asio::signal_set reload_signal{signals_context, SIGHUP};
+
     std::optional<net::server> server;
     try {
         server.emplace(cfg.server);
@@ -131,10 +138,6 @@ int main(int argc, char** argv) {
     }
     server->start();
 
-    // SIGHUP reloads TLS files; SIGINT/SIGTERM stop. Signals are handled here, on the main thread.
-    boost::asio::io_context signals_context{1};
-    boost::asio::signal_set stop_signals{signals_context, SIGINT, SIGTERM};
-    boost::asio::signal_set reload_signal{signals_context, SIGHUP};
     // Once a minute, a line summing up drops and refusals (only when something changed).
     boost::asio::steady_timer summary_timer{signals_context};
     stop_signals.async_wait([&](const boost::system::error_code&, int signal_number) {
@@ -162,7 +165,7 @@ int main(int argc, char** argv) {
     server->stop(std::chrono::seconds{3});
     server->log_summary();  // what changed since the last minute's line
     std::fflush(stderr);
-    // Every connection has been closed and flushed; no state outlives the process yet (no persistence),
+    // Every connection has been closed and flushed, and the store's log written and synced (server::stop),
     // so skip tearing down the workers' event loops one by one.
     std::_Exit(0);
 }
