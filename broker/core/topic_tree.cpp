@@ -30,26 +30,54 @@ bool topic_tree::subscribe(const subscriber& s, std::string_view filter) {
         if (it == n->children.end()) it = n->children.emplace(std::string{level}, std::make_unique<node>()).first;
         n = it->second.get();
     }
-    for (auto& sub : n->subscribers) {
-        if (sub.session == s.session) {
-            sub = s;
-            return false;
-        }
+    if (const auto at = n->find(s.session.get()); at != n->subscribers.size()) {
+        n->subscribers[at] = s;
+        return false;
     }
-    n->subscribers.push_back(s);
+    n->add(s);
     ++count_;
     return true;
+}
+
+std::size_t topic_tree::node::find(const session_slot* s) const {
+    if (index) {
+        const auto it = index->find(s);
+        return it == index->end() ? subscribers.size() : it->second;
+    }
+    const auto it = std::find_if(subscribers.begin(), subscribers.end(),
+                                 [s](const subscriber& sub) { return sub.session.get() == s; });
+    return static_cast<std::size_t>(it - subscribers.begin());
+}
+
+void topic_tree::node::add(const subscriber& s) {
+    subscribers.push_back(s);
+    if (index) {
+        index->emplace(s.session.get(), subscribers.size() - 1);
+    } else if (subscribers.size() >= indexed_from) {
+        index = std::make_unique<std::unordered_map<const session_slot*, std::size_t>>();
+        index->reserve(subscribers.size() * 2);
+        for (std::size_t i = 0; i < subscribers.size(); ++i) index->emplace(subscribers[i].session.get(), i);
+    }
+}
+
+void topic_tree::node::remove_at(std::size_t position) {
+    if (index) index->erase(subscribers[position].session.get());
+    if (position != subscribers.size() - 1) {
+        subscribers[position] = std::move(subscribers.back());
+        if (index) (*index)[subscribers[position].session.get()] = position;
+    }
+    subscribers.pop_back();
+    // Hysteresis: a node hovering around the threshold does not rebuild its index on every change.
+    if (index && subscribers.size() < indexed_from / 2) index.reset();
 }
 
 bool topic_tree::unsubscribe(const session_slot* s, std::string_view filter) {
     const auto path = find_path(root_, filter);
     if (path.empty()) return false;
-    auto& subs = path.back().first->subscribers;
-    const auto found =
-        std::find_if(subs.begin(), subs.end(), [s](const subscriber& sub) { return sub.session.get() == s; });
-    if (found == subs.end()) return false;
-    *found = std::move(subs.back());
-    subs.pop_back();
+    auto& n = *path.back().first;
+    const auto at = n.find(s);
+    if (at == n.subscribers.size()) return false;
+    n.remove_at(at);
     --count_;
     prune_path(path);
     return true;

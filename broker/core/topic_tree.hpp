@@ -48,10 +48,21 @@ public:
     std::size_t subscription_count() const noexcept { return count_; }
 
 private:
+    // Past this many subscribers a node indexes them by session, so subscribing and unsubscribing stay O(1)
+    // when 100,000 sessions share one filter (a scan each would be quadratic, e.g. at start-up restoring
+    // them); below it, a scan of a few entries is cheaper than a hash table's memory.
+    static constexpr std::size_t indexed_from = 32;
+
     struct node {
         std::unordered_map<std::string, std::unique_ptr<node>, level_hash, std::equal_to<>> children;
         std::vector<subscriber> subscribers;
+        // Session -> position in subscribers; only while subscribers.size() >= indexed_from / 2.
+        std::unique_ptr<std::unordered_map<const session_slot*, std::size_t>> index;
         bool is_empty() const noexcept { return children.empty() && subscribers.empty(); }
+        // The position of the session's subscription here, or subscribers.size().
+        std::size_t find(const session_slot* s) const;
+        void add(const subscriber& s);
+        void remove_at(std::size_t position);
     };
 
 

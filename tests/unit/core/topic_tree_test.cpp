@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <random>
+#include <string>
 
 #include <doctest/doctest.h>
 
@@ -156,3 +159,32 @@ TEST_CASE("topic_tree: a 32,767-level filter and topic are matched and removed w
     CHECK(tree.unsubscribe(s.get(), deep));
     CHECK(tree.subscription_count() == 2);
 }  // the destructor frees the remaining 32,767-deep branch iteratively too
+
+TEST_CASE("topic_tree: many sessions on one filter: subscribe, replace and unsubscribe agree with a model") {
+    // Crosses the size where a node starts indexing its subscribers by session, and back below where it
+    // stops, in a seeded random order, checking the matches against a plain map after every change.
+    topic_tree tree;
+    std::vector<std::shared_ptr<session_slot>> slots;
+    for (int i = 0; i < 200; ++i) slots.push_back(std::make_shared<session_slot>("c" + std::to_string(i), 0));
+    std::map<const session_slot*, qos> model;
+    std::mt19937 rng{7};
+    for (int step = 0; step < 5000; ++step) {
+        // Mostly subscribes for the first half of the run, mostly unsubscribes for the second.
+        const bool grow = step < 2500 ? rng() % 4 != 0 : rng() % 4 == 0;
+        const auto& s = slots[rng() % slots.size()];
+        if (grow) {
+            const auto q = static_cast<qos>(rng() % 3);
+            CHECK(tree.subscribe({s, 1, q}, "many/+") == (model.count(s.get()) == 0));
+            model[s.get()] = q;
+        } else {
+            CHECK(tree.unsubscribe(s.get(), "many/+") == (model.erase(s.get()) == 1));
+        }
+        if (step % 50 != 0) continue;
+        std::vector<subscriber> out;
+        tree.match("many/x", out);
+        std::map<const session_slot*, qos> got;
+        for (const auto& sub : out) CHECK(got.emplace(sub.session.get(), sub.granted).second);  // once each
+        CHECK(got == model);
+        CHECK(tree.subscription_count() == model.size());
+    }
+}
