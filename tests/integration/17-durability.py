@@ -95,60 +95,38 @@ def wait_readable(clients, timeout):
         select.select(socks, [], [], timeout)
 
 
-class ResendingPublisher:
-    """A publisher with a persistent session that keeps its side of the session across broker crashes, as a
-    real client must: up to WINDOW packet ids in flight, each awaiting PUBACK (QoS 1), PUBREC or PUBCOMP
-    (QoS 2). On reconnecting it resends every PUBLISH not acknowledged, with DUP 1 and the same packet id, and
-    PUBREL for those whose PUBREC came [MQTT-4.4.0-1] [MQTT-3.3.1-1]. A message counts as acknowledged once the
-    broker took it over: PUBACK at QoS 1 [MQTT-4.3.2-1], PUBREC at QoS 2 [MQTT-4.3.3-1]."""
+class PersistentPeer:
+    """What the crash test's publishers and subscribers share: a persistent session (clean session 0) over a
+    RawClient, resumed after every restart [MQTT-3.1.2-4], and a non-blocking pump that sends what
+    new_packets() gives and answers what arrives through handle(p, reply)."""
 
-    def __init__(self, client_id, topic, qos, numbers):
-        self.client_id, self.topic, self.qos = client_id, topic, qos
-        self.pending = collections.deque(numbers)       # not sent yet
-        self.inflight = collections.OrderedDict()       # packet id -> [number, awaited], in the order sent
-        self.free_ids = collections.deque(range(1, WINDOW + 1))
-        self.acknowledged = set()
-        self.sent = 0                                   # first sends
-        self.resent_publish = 0
-        self.resent_pubrel = 0
-        self.connections = 0
+    role = "client"
+
+    def __init__(self, client_id):
+        self.client_id = client_id
         self.errors = []
+        self.connections = 0
         self.client = None
 
-    @property
-    def is_done(self):
-        return not self.pending and not self.inflight
-
-    def connect(self, port):
+    def connect_session(self, port):
         self.client = RawClient(port)
         session_present, rc = self.client.connect(self.client_id, clean_session=False)
         if rc != 0:
             raise AssertionError("%s: CONNACK %d" % (self.client_id, rc))
         if self.connections and not session_present:
-            self.errors.append("%s: session present 0 after a restart: the broker lost the publisher's session "
-                               "[MQTT-3.1.2-4] [MQTT-3.2.2-2]" % self.client_id)
+            self.errors.append("%s: session present 0 after a restart: the broker lost the %s's session "
+                               "[MQTT-3.1.2-4] [MQTT-3.2.2-2]" % (self.client_id, self.role))
         self.connections += 1
-        resend = bytearray()
-        for packet_id, (number, awaited) in self.inflight.items():
-            if awaited == PUBCOMP:
-                resend += pubrel_packet(packet_id)
-                self.resent_pubrel += 1
-            else:
-                resend += publish_packet(self.topic, b"%d" % number, qos=self.qos, dup=True, packet_id=packet_id)
-                self.resent_publish += 1
-        self.client.send(bytes(resend))
+
+    def new_packets(self):
+        return b""
 
     def pump(self):
-        """Sends what the window allows and handles what arrived. False once the connection is gone."""
+        """Sends what there is to send and handles what arrived. False once the connection is gone."""
         if self.client is None:
             return False
         try:
-            out = bytearray()
-            while self.pending and self.free_ids:
-                packet_id, number = self.free_ids.popleft(), self.pending.popleft()
-                self.inflight[packet_id] = [number, PUBACK if self.qos == 1 else PUBREC]
-                out += publish_packet(self.topic, b"%d" % number, qos=self.qos, packet_id=packet_id)
-                self.sent += 1
+            out = self.new_packets()
             if out:
                 self.client.send(bytes(out))
             reply = bytearray()
@@ -160,6 +138,61 @@ class ResendingPublisher:
         except (ConnectionClosed, OSError):
             self.drop()
             return False
+
+    def handle(self, p, reply):
+        raise NotImplementedError
+
+    def drop(self):
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+class ResendingPublisher(PersistentPeer):
+    """A publisher with a persistent session that keeps its side of the session across broker crashes, as a
+    real client must: up to WINDOW packet ids in flight, each awaiting PUBACK (QoS 1), PUBREC or PUBCOMP
+    (QoS 2). On reconnecting it resends every PUBLISH not acknowledged, with DUP 1 and the same packet id, and
+    PUBREL for those whose PUBREC came [MQTT-4.4.0-1] [MQTT-3.3.1-1]. A message counts as acknowledged once the
+    broker took it over: PUBACK at QoS 1 [MQTT-4.3.2-1], PUBREC at QoS 2 [MQTT-4.3.3-1]."""
+
+    role = "publisher"
+
+    def __init__(self, client_id, topic, qos, numbers):
+        super().__init__(client_id)
+        self.topic, self.qos = topic, qos
+        self.pending = collections.deque(numbers)       # not sent yet
+        self.inflight = collections.OrderedDict()       # packet id -> [number, awaited], in the order sent
+        self.free_ids = collections.deque(range(1, WINDOW + 1))
+        self.acknowledged = set()
+        self.sent = 0                                   # first sends
+        self.resent_publish = 0
+        self.resent_pubrel = 0
+
+    @property
+    def is_done(self):
+        return not self.pending and not self.inflight
+
+    def connect(self, port):
+        self.connect_session(port)
+        resend = bytearray()
+        for packet_id, (number, awaited) in self.inflight.items():
+            if awaited == PUBCOMP:
+                resend += pubrel_packet(packet_id)
+                self.resent_pubrel += 1
+            else:
+                resend += publish_packet(self.topic, b"%d" % number, qos=self.qos, dup=True, packet_id=packet_id)
+                self.resent_publish += 1
+        self.client.send(bytes(resend))
+
+    def new_packets(self):
+        """What the window allows."""
+        out = bytearray()
+        while self.pending and self.free_ids:
+            packet_id, number = self.free_ids.popleft(), self.pending.popleft()
+            self.inflight[packet_id] = [number, PUBACK if self.qos == 1 else PUBREC]
+            out += publish_packet(self.topic, b"%d" % number, qos=self.qos, packet_id=packet_id)
+            self.sent += 1
+        return out
 
     def handle(self, p, reply):
         if p.type not in (PUBACK, PUBREC, PUBCOMP):
@@ -184,20 +217,17 @@ class ResendingPublisher:
         del self.inflight[packet_id]
         self.free_ids.append(packet_id)
 
-    def drop(self):
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-
-
-class CheckingSubscriber:
+class CheckingSubscriber(PersistentPeer):
     """A persistent subscriber that acknowledges everything and counts, by payload number, what the
     application would see. At QoS 2 it holds each packet id from PUBREC to PUBREL, so a PUBLISH resent with
     that id is the same message, not a new one [MQTT-4.3.3-2]; a second *new* QoS 2 PUBLISH of a number is a
     duplicate the broker must never send."""
 
+    role = "subscriber"
+
     def __init__(self, client_id, topic_filter, qos, marker_topic, numbers):
-        self.client_id, self.topic_filter, self.qos = client_id, topic_filter, qos
+        super().__init__(client_id)
+        self.topic_filter, self.qos = topic_filter, qos
         self.marker_topic = marker_topic
         self.numbers = numbers                          # the payloads expected, each once
         self.first = {}                                 # number -> QoS of its first delivery
@@ -207,38 +237,14 @@ class CheckingSubscriber:
         self.qos2_resends = 0                           # PUBLISH resent for a packet id we hold
         self.pubrels = 0
         self.markers = 0
-        self.errors = []
-        self.connections = 0
-        self.client = None
 
     def connect(self, port, subscribe=False):
-        self.client = RawClient(port)
-        session_present, rc = self.client.connect(self.client_id, clean_session=False)
-        if rc != 0:
-            raise AssertionError("%s: CONNACK %d" % (self.client_id, rc))
-        if self.connections and not session_present:
-            self.errors.append("%s: session present 0 after a restart: the broker lost the subscriber's session "
-                               "[MQTT-3.1.2-4] [MQTT-3.2.2-2]" % self.client_id)
-        self.connections += 1
+        self.connect_session(port)
         if subscribe:
             self.client.send(subscribe_packet(1, [(self.topic_filter, self.qos)]))
             suback = self.client.expect(SUBACK)
             if suback.body[2:] != bytes([self.qos]):
                 raise AssertionError("%s: SUBACK %s" % (self.client_id, suback))
-
-    def pump(self):
-        if self.client is None:
-            return False
-        try:
-            reply = bytearray()
-            for p in self.client.read_available(0):
-                self.handle(p, reply)
-            if reply:
-                self.client.send(bytes(reply))
-            return True
-        except (ConnectionClosed, OSError):
-            self.drop()
-            return False
 
     def handle(self, p, reply):
         if p.type == PUBREL:
@@ -287,12 +293,6 @@ class CheckingSubscriber:
 
     def missing(self):
         return sorted(set(self.numbers) - set(self.first))
-
-    def drop(self):
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-
 
 def short(numbers, limit=12):
     numbers = list(numbers)
