@@ -577,11 +577,9 @@ class InflightRestart(BrokerTestCase):
         """[MQTT-4.3.3-1] PUBREC came before the crash, so the publisher sends only PUBREL: PUBCOMP."""
         self.inbound(resend_publish=False, subscriber_online=False)
 
-    @mqttd_only("kills and restarts mqttd on its store")
-    def test_outbound_killed_before_pubcomp_pubrel_resent(self):
-        """[MQTT-4.4.0-1] [MQTT-4.3.3-1] the subscriber got PUBLISH, sent PUBREC, got PUBREL; killed before
-        its PUBCOMP: after the restart the broker resends PUBREL, not the PUBLISH."""
-        b = self.broker
+    def outbound_qos2_sent(self, b):
+        """A persistent subscriber on inflight/out (QoS 2) and a QoS 2 message completed by its publisher:
+        returns the subscriber and the PUBLISH it got."""
         sub = self.persistent(b, "out-sub")
         self.raw_subscribe(sub, 1, [("inflight/out", 2)])
         pub = self.raw_connected("out-pub", port=b.port)
@@ -589,7 +587,14 @@ class InflightRestart(BrokerTestCase):
         pub.expect(PUBREC)
         pub.send(pubrel_packet(1))
         pub.expect(PUBCOMP)
-        m = sub.expect_publish()
+        return sub, sub.expect_publish()
+
+    @mqttd_only("kills and restarts mqttd on its store")
+    def test_outbound_killed_before_pubcomp_pubrel_resent(self):
+        """[MQTT-4.4.0-1] [MQTT-4.3.3-1] the subscriber got PUBLISH, sent PUBREC, got PUBREL; killed before
+        its PUBCOMP: after the restart the broker resends PUBREL, not the PUBLISH."""
+        b = self.broker
+        sub, m = self.outbound_qos2_sent(b)
         self.assertEqual((m.payload, m.qos), (b"payload", 2))
         sub.send(pubrec_packet(m.packet_id))
         sub.expect_bytes(pubrel_packet(m.packet_id), why="(PUBREL for the PUBREC)")
@@ -611,14 +616,7 @@ class InflightRestart(BrokerTestCase):
         """[MQTT-4.4.0-1] [MQTT-3.3.1-1] the subscriber got the QoS 2 PUBLISH and sent nothing; killed: after
         the restart the PUBLISH comes again with DUP 1 and the same packet id, then the flow completes once."""
         b = self.broker
-        sub = self.persistent(b, "out-sub")
-        self.raw_subscribe(sub, 1, [("inflight/out", 2)])
-        pub = self.raw_connected("out-pub", port=b.port)
-        pub.send(publish_packet("inflight/out", b"payload", qos=2, packet_id=1))
-        pub.expect(PUBREC)
-        pub.send(pubrel_packet(1))
-        pub.expect(PUBCOMP)
-        first = sub.expect_publish()
+        sub, first = self.outbound_qos2_sent(b)
         self.assertEqual((first.payload, first.qos, first.dup), (b"payload", 2, False))
         b.kill()
         b.restart()
