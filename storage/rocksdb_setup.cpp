@@ -193,7 +193,8 @@ open_result open_database(const std::filesystem::path& dir, bool read_only,
             status = open_with(rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords, notes);
             if (status.ok())
                 notes->add({note_level::warning, "a write torn at the end of the log (a power cut while it was "
-                                                 "written, so never acknowledged) was dropped: " + strict_error});
+                                                 "written; in sync batch mode it was never acknowledged) was "
+                                                 "dropped: " + strict_error});
         } else {
             for (auto& n : strict_notes->take()) notes->add(std::move(n));
         }

@@ -411,7 +411,10 @@ void connection<Transport>::schedule_check() {
 }
 
 template <transport Transport>
-void connection<Transport>::on_deadline(core::time_point now) {
+void connection<Transport>::on_deadline(core::time_point at, core::time_point now) {
+    // Only the latest request is current: an entry superseded by an earlier one (and never cancelled) must
+    // not schedule another, or entries would pile up for the life of the connection.
+    if (at != next_check_) return;
     next_check_ = core::time_point::max();
     if (is_closed_) return;
     if (write_started_ != core::time_point::max() && now >= write_started_ + worker_.options().write_timeout) {

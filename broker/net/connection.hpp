@@ -36,7 +36,7 @@ public:
     void refused(protocol::connack_code code) override;
     void closed_by_shard(const core::close_connection& why) override;
     void shut_down() override;
-    void on_deadline(core::time_point now) override;
+    void on_deadline(core::time_point at, core::time_point now) override;
 
 private:
     enum class phase { awaiting_connect, authenticating, awaiting_session, attached };

@@ -21,12 +21,12 @@ void deadline_queue::fire() {
     armed_for_ = core::time_point::max();
     const auto now = core::clock::now();
     // Handlers may schedule again (their next deadline): those land in the heap and wait for the next round.
-    std::vector<core::connection_id> due;
+    std::vector<entry> due;
     while (!entries_.empty() && entries_.top().at <= now) {
-        due.push_back(entries_.top().id);
+        due.push_back(entries_.top());
         entries_.pop();
     }
-    for (const auto id : due) on_due_(id, now);
+    for (const auto& e : due) on_due_(e.id, e.at, now);
     if (!entries_.empty() && entries_.top().at < armed_for_) arm();
 }
 

@@ -20,12 +20,14 @@ namespace mqttd::net {
 
 class deadline_queue {
 public:
-    using due_handler = std::function<void(core::connection_id, core::time_point now)>;
+    // `at` is the time the entry was scheduled for: a connection keeps only its latest request current and
+    // ignores the others (entries are never cancelled).
+    using due_handler = std::function<void(core::connection_id, core::time_point at, core::time_point now)>;
 
     deadline_queue(boost::asio::io_context& context, due_handler on_due)
         : timer_{context}, on_due_{std::move(on_due)} {}
 
-    // Asks for on_due(id) at (or soon after) `at`. Earlier requests for the same id stay and fire too.
+    // Asks for on_due(id, at, now) at (or soon after) `at`. Earlier requests for the same id stay and fire too.
     void schedule(core::connection_id id, core::time_point at);
     // Shutdown: no more callbacks, and the timer stops keeping the event loop busy.
     void stop();

@@ -20,6 +20,9 @@ worker::worker(std::size_t index, std::size_t worker_count, shared_state& shared
 worker::~worker() {
     stop_now();
     join();
+    // Destroying context_ below destroys the connections its handlers still hold; they unregister through
+    // remove_connection(), which must not touch deadlines_, destroyed before context_ (declared after it).
+    is_destroying_ = true;
 }
 
 void worker::start() {
@@ -60,7 +63,7 @@ void worker::write_blocked(core::connection_id id, bool is_blocked) {
 void worker::remove_connection(core::connection_id id) {
     connections_.erase(id);
     // Stopping: the last connection is gone, and a pending deadline must not keep the event loop running.
-    if (is_stopping_ && connections_.empty()) deadlines_.stop();
+    if (is_stopping_ && !is_destroying_ && connections_.empty()) deadlines_.stop();
 }
 
 void worker::carry_out() {

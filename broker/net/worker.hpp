@@ -108,15 +108,16 @@ private:
     bool is_flush_scheduled_ = false;
     worker_counters counters_;
     bool is_stopping_ = false;
+    bool is_destroying_ = false;  // ~worker: the deadline queue is gone
 
     // Last, so they go first: handlers still queued at destruction may end connections, which unregister
     // from connections_ above.
     boost::asio::io_context context_{1};
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     boost::asio::steady_timer housekeeping_timer_{context_};
-    deadline_queue deadlines_{context_, [this](core::connection_id id, core::time_point now) {
+    deadline_queue deadlines_{context_, [this](core::connection_id id, core::time_point at, core::time_point now) {
                                   if (const auto it = connections_.find(id); it != connections_.end())
-                                      it->second->on_deadline(now);
+                                      it->second->on_deadline(at, now);
                               }};
 };
 
