@@ -269,6 +269,22 @@ void read_limits(object_reader& r, net::server_options& s) {
     s.shard.session_expiry = seconds(r.get_number("session_expiry", 0, 0, 10.0 * 365 * 24 * 3600));
 }
 
+// Shared subscriptions (README: "Shared subscriptions"): the strategy of every group, and overrides by group name.
+void read_share_strategies(object_reader& r, net::server_options& s) {
+    static const std::vector<std::string> strategies{"round_robin", "random", "sticky_by_publisher", "least_inflight"};
+    s.share_strategies.fallback =
+        *core::parse_share_strategy(r.get_choice("shared_subscription_strategy", "round_robin", strategies));
+    const auto* groups = r.find("shared_subscription_groups");
+    if (groups == nullptr) return;
+    object_reader g{*groups, r.file(), "shared_subscription_groups"};
+    for (const auto& [name, value] : groups->items()) {
+        // The group names a $share/GROUP/FILTER can carry (MQTT 5, 4.8.2).
+        if (name.empty() || name.find_first_of("/+#") != std::string::npos)
+            g.fail(g.key_path(name), "is not a share group name (one or more characters, none of '/', '+', '#')");
+        s.share_strategies.by_group[name] = *core::parse_share_strategy(g.get_choice(name, "round_robin", strategies));
+    }
+}
+
 }  // namespace
 
 config default_config() {
@@ -303,6 +319,7 @@ config parse_config(const std::string& text, const std::string& file) {
     c.server.auth = read_auth(r, c.server.listeners);
     c.server.persistence = read_persistence(r);
     read_limits(r, c.server);
+    read_share_strategies(r, c.server);
     r.reject_unknown_keys();
     return c;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "broker/core/message.hpp"
+#include "broker/core/shared_subscription.hpp"
 #include "protocol/packet.hpp"
 
 namespace mqttd::core {
@@ -25,6 +26,7 @@ struct outbound_message {
     bool retain;
     message_ptr msg;              // null once PUBREL is sent
     std::uint64_t stored_id = 0;  // the message's storage id (kept when msg is let go), 0 when not stored
+    share_ref share = nullptr;    // the group it came through, if it came through one
 };
 
 class inflight_window {
@@ -36,7 +38,7 @@ public:
     std::size_t size() const noexcept { return entries_.size(); }
 
     // Records a new outgoing message under a fresh packet identifier; nullopt when all 65535 are in use.
-    std::optional<protocol::packet_id> add(message_ptr msg, protocol::qos qos_level, bool retain);
+    std::optional<protocol::packet_id> add(message_ptr msg, protocol::qos qos_level, bool retain, share_ref share = {});
     // Puts back an entry read from storage, with its packet identifier and state, after those restored so far.
     void restore(outbound_message entry) { entries_.push_back(std::move(entry)); }
 

@@ -121,8 +121,17 @@ void session::on_subscribe(const protocol::subscribe& p, const access_rules* rul
     ack.return_codes.reserve(p.subscriptions.size());
     std::vector<std::pair<std::string, qos>> granted;
     for (const auto& s : p.subscriptions) {
-        // [MQTT-3.9.3-2] a filter the client may not read fails alone, with 0x80; the others stand.
-        if (rules != nullptr && !rules->may_subscribe(identity(), s.filter)) {
+        // A malformed `$share/GROUP/FILTER` fails alone, with 0x80, as MQTT 5 answers it (4.8.2).
+        share_filter share;
+        const auto syntax = parse_share_filter(s.filter, share);
+        if (syntax == share_syntax::invalid) {
+            ack.return_codes.push_back(protocol::suback_failure);
+            continue;
+        }
+        // [MQTT-3.9.3-2] a filter the client may not read fails alone, with 0x80; the others stand. For a
+        // shared subscription the ACL judges the FILTER part: that is what its messages are read by.
+        const auto acl_filter = syntax == share_syntax::shared ? share.filter : std::string_view{s.filter};
+        if (rules != nullptr && !rules->may_subscribe(identity(), acl_filter)) {
             ack.return_codes.push_back(protocol::suback_failure);
             out.push_back(subscribe_denied{std::string{s.filter}});
             continue;
@@ -191,7 +200,7 @@ void session::on_pubcomp(protocol::packet_id id, effects& out) {
     drain_queue(out);
 }
 
-void session::on_deliver(const message_ptr& msg, qos granted, bool retained, effects& out) {
+void session::on_deliver(const message_ptr& msg, qos granted, bool retained, effects& out, share_ref share) {
     // [MQTT-3.8.4-6] the lesser of the published and the granted QoS.
     const auto q = std::min(msg->qos_level(), granted);
     if (q == qos::at_most_once) {
@@ -204,10 +213,19 @@ void session::on_deliver(const message_ptr& msg, qos granted, bool retained, eff
     }
     // [MQTT-4.6.0-1..3] keep the order: while anything waits, new messages wait behind it.
     if (!is_online_ || is_write_blocked_ || inflight_.is_full() || !queue_.empty()) {
-        enqueue(msg, q, retained, out);
+        enqueue(msg, q, retained, out, std::move(share));
         return;
     }
-    send_new(msg, q, retained, out);
+    send_new(msg, q, retained, out, std::move(share));
+}
+
+std::vector<session::unfinished_share> session::unfinished_shared() const {
+    std::vector<unfinished_share> found;
+    for (const auto& e : inflight_.entries())
+        if (e.share && e.state != outbound_state::awaiting_pubcomp) found.push_back({e.msg, e.share});
+    for (const auto& q : queue_)
+        if (q.share) found.push_back({q.msg, q.share});
+    return found;
 }
 
 void session::set_write_blocked(bool is_blocked, time_point now, effects& out) {
@@ -218,10 +236,10 @@ void session::set_write_blocked(bool is_blocked, time_point now, effects& out) {
     drain_queue(out);
 }
 
-void session::send_new(const message_ptr& msg, qos qos_level, bool retain, effects& out) {
-    const auto id = inflight_.add(msg, qos_level, retain);
+void session::send_new(const message_ptr& msg, qos qos_level, bool retain, effects& out, share_ref share) {
+    const auto id = inflight_.add(msg, qos_level, retain, share);
     if (!id) {
-        enqueue(msg, qos_level, retain, out);
+        enqueue(msg, qos_level, retain, out, std::move(share));
         return;
     }
     // A QoS 2 PUBLISH is resent after a crash with the same id, so the id is stored before it goes
@@ -237,7 +255,7 @@ std::size_t queued_size(const message& m) noexcept { return m.topic().size() + m
 
 }  // namespace
 
-void session::enqueue(const message_ptr& msg, qos qos_level, bool retain, effects& out) {
+void session::enqueue(const message_ptr& msg, qos qos_level, bool retain, effects& out, share_ref share) {
     const auto size = queued_size(*msg);
     const auto is_full = [&] {
         if (queue_.size() >= limits_.max_queued_messages) return true;
@@ -255,7 +273,7 @@ void session::enqueue(const message_ptr& msg, qos qos_level, bool retain, effect
         }
     }
     if (is_full()) return drop(msg, qos_level, why, out);
-    queue_.push_back({msg, qos_level, retain});
+    queue_.push_back({msg, qos_level, retain, std::move(share)});
     queued_bytes_ += size;
 }
 
@@ -276,7 +294,7 @@ void session::drain_queue(effects& out) {
         auto next = std::move(queue_.front());
         queue_.pop_front();
         queued_bytes_ -= queued_size(*next.msg);
-        send_new(next.msg, next.qos_level, next.retain, out);
+        send_new(next.msg, next.qos_level, next.retain, out, std::move(next.share));
     }
 }
 

@@ -61,7 +61,17 @@ public:
 
     // A message routed to this session at the QoS its subscription grants. `retained` marks the delivery
     // of a retained message on subscribe [MQTT-3.3.1-8]; routed messages go out with retain 0 [MQTT-3.3.1-9].
-    void on_deliver(const message_ptr& msg, protocol::qos granted, bool retained, effects& out);
+    // `share`: the group it came through (shared_subscription.hpp), kept with it until it is delivered.
+    void on_deliver(const message_ptr& msg, protocol::qos granted, bool retained, effects& out, share_ref share = {});
+
+    // The session is ending for good: the messages it took through a group and has not finished, in order,
+    // for the group's other members. Finished means acknowledged, or at QoS 2 PUBREC received: from then on
+    // the client has the message, and sending it elsewhere would deliver it twice.
+    struct unfinished_share {
+        message_ptr msg;
+        share_ref share;
+    };
+    std::vector<unfinished_share> unfinished_shared() const;
 
     // Checks the keepalive deadline [MQTT-3.1.2-24].
     void on_tick(time_point now, effects& out);
@@ -119,6 +129,7 @@ private:
         message_ptr msg;
         protocol::qos qos_level;
         bool retain;
+        share_ref share;
     };
 
     void on_publish(const protocol::publish& p, effects& out);
@@ -127,8 +138,8 @@ private:
     void on_puback(protocol::packet_id id, effects& out);
     void on_pubrec(protocol::packet_id id, effects& out);
     void on_pubcomp(protocol::packet_id id, effects& out);
-    void send_new(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out);
-    void enqueue(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out);
+    void send_new(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out, share_ref share = {});
+    void enqueue(const message_ptr& msg, protocol::qos qos_level, bool retain, effects& out, share_ref share = {});
     void drop(const message_ptr& msg, protocol::qos qos_level, drop_reason why, effects& out);
     // session_storage.cpp: storage changes, emitted only for a stored session.
     void store(storage::operation op, bool wait, effects& out);

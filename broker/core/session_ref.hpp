@@ -12,6 +12,7 @@
 //
 // Only the shard that owns the session (or the one it is moving to, on arrival) writes the location.
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -49,6 +50,16 @@ public:
     // carry it, so a message routed to an incarnation that was discarded never reaches its successor.
     std::uint32_t next_epoch() noexcept { return epochs_.fetch_add(1, std::memory_order_relaxed) + 1; }
 
+    // For shared subscriptions (shared_subscription.hpp), which prefer members online and, by one strategy, the
+    // least loaded: whether a connection is attached, and the messages in flight and queued. Written by the
+    // owner shard, read by any; a stale value only makes one pick less than ideal.
+    bool is_online() const noexcept { return online_.load(std::memory_order_relaxed); }
+    void set_online(bool online) noexcept { online_.store(online, std::memory_order_relaxed); }
+    std::uint32_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
+    void set_load(std::size_t load) noexcept {
+        load_.store(static_cast<std::uint32_t>(std::min<std::size_t>(load, UINT32_MAX)), std::memory_order_relaxed);
+    }
+
 private:
     static std::uint64_t pack(slot_location l) noexcept {
         return (static_cast<std::uint64_t>(l.state) << 32) | l.shard;
@@ -59,6 +70,8 @@ private:
 
     std::atomic<std::uint64_t> location_;
     std::atomic<std::uint32_t> epochs_{0};
+    std::atomic<std::uint32_t> load_{0};
+    std::atomic<bool> online_{false};
 };
 
 using session_ref = std::shared_ptr<session_slot>;

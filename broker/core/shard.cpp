@@ -67,6 +67,7 @@ void shard::packet(connection_id conn, const protocol::packet& p, time_point now
     auto& e = *it->second;
     const effects_stack::lease fx{effects_};
     e.state->on_packet(p, now, *fx, rules_.get());
+    note_load(e);
     apply(e, *fx);
 }
 
@@ -169,6 +170,7 @@ shard::entry* shard::find(const session_slot* slot) noexcept {
 void shard::attach(entry& e, connection_id conn, connection_params params, bool session_present, time_point now) {
     e.conn = conn;
     e.expires_at = time_point::max();
+    e.slot->set_online(true);
     attached_.insert_or_assign(conn, &e);
     out_.actions.push_back({conn, connection_attached{session_present}});
     const effects_stack::lease fx{effects_};
@@ -182,6 +184,7 @@ void shard::end_connection(entry& e, close_reason why, const char* detail, bool 
     const auto conn = e.conn;
     attached_.erase(conn);
     e.conn = 0;
+    e.slot->set_online(false);
     if (is_connection_open) out_.actions.push_back({conn, close_connection{why, detail}});
     const effects_stack::lease fx{effects_};
     e.state->detach(why, *fx);
@@ -213,9 +216,11 @@ void shard::renew(entry& e) {
     e.gate = 0;  // the old incarnation's held outputs go to its old connection, whatever happens here
 }
 
-// The session's subscriptions leave the tree, and a stored session leaves storage (its queue with it).
+// The session's subscriptions leave the tree, what it took through groups and did not finish goes to their
+// other members, and a stored session leaves storage (its queue with it).
 void shard::forget(entry& e) {
     for (const auto& [filter, granted] : e.state->subscriptions()) router_.unsubscribe(e.slot.get(), filter);
+    for (const auto& u : e.state->unfinished_shared()) redispatch(u.msg, u.share, 0);
     if (e.state->is_stored()) {
         std::vector<storage::operation> ops;
         ops.push_back(storage::delete_session{e.slot->client_id});
@@ -287,9 +292,9 @@ void shard::deliver_all(const message_ptr& msg, std::vector<subscriber>& targets
     for (auto& t : targets) {
         const auto owner = t.session->owner();
         if (owner == index_) {
-            deliver(delivery{std::move(t.session), t.epoch, msg, t.granted});
+            deliver(delivery{std::move(t.session), t.epoch, msg, t.granted, std::move(t.share)});
         } else {
-            send(owner, delivery{std::move(t.session), t.epoch, msg, t.granted});
+            send(owner, delivery{std::move(t.session), t.epoch, msg, t.granted, std::move(t.share)});
         }
     }
     targets.clear();
@@ -297,12 +302,20 @@ void shard::deliver_all(const message_ptr& msg, std::vector<subscriber>& targets
 
 void shard::deliver(delivery d) {
     if (auto* e = find(d.slot.get())) {
-        // A different epoch: routed to an incarnation that has since been discarded.
-        if (e->epoch == d.epoch) deliver_into(*e, d.msg, d.granted, false);
+        // A different epoch: routed to an incarnation that has since been discarded. A group's message goes
+        // back to the group; any other went with the subscription that matched it.
+        if (e->epoch == d.epoch) {
+            deliver_into(*e, d.msg, d.granted, false, std::move(d.share));
+        } else if (d.share) {
+            redispatch(d.msg, d.share, d.redispatches);
+        }
         return;
     }
     const auto where = d.slot->location();
-    if (where.state == slot_state::gone) return;  // the subscription ended with the session
+    if (where.state == slot_state::gone) {  // the subscription ended with the session
+        if (d.share) redispatch(d.msg, d.share, d.redispatches);
+        return;
+    }
     if (where.shard == index_) {
         const auto* slot = d.slot.get();
         if (where.state == slot_state::moving) return park(slot, std::move(d));  // the session is on its way here
@@ -315,7 +328,7 @@ void shard::deliver(delivery d) {
     send(where.shard, std::move(d));
 }
 
-void shard::deliver_into(entry& e, message_ptr msg, protocol::qos granted, bool retained) {
+void shard::deliver_into(entry& e, message_ptr msg, protocol::qos granted, bool retained, share_ref share) {
     // Read access per message: a filter that overlaps topics the client may not read delivers only the others.
     if (rules_ && !rules_->may_receive(e.state->identity(), msg->topic())) {
         ++stats_.deliveries_denied;
@@ -324,7 +337,8 @@ void shard::deliver_into(entry& e, message_ptr msg, protocol::qos granted, bool 
     if (retained) store_retained_copy(e, msg, granted);
     if (observer_ != nullptr) observer_->taken_in(*e.slot, e.epoch, msg, retained);
     const effects_stack::lease fx{effects_};
-    e.state->on_deliver(msg, granted, retained, *fx);
+    e.state->on_deliver(msg, granted, retained, *fx, std::move(share));
+    note_load(e);
     apply(e, *fx);
 }
 

@@ -78,6 +78,8 @@ struct shard_stats {
     std::uint64_t moves = 0;             // sessions sent to another shard
     std::uint64_t forwarded = 0;         // deliveries that followed a session to another shard
     std::uint64_t unforeseen = 0;        // states the protocol says cannot happen (logged)
+    std::uint64_t shared_redispatched = 0;   // group messages a member could not finish, sent to another
+    std::uint64_t shared_undeliverable = 0;  // ... when the group had no member left (logged)
 };
 
 // Sees every message a session takes in (tests check exactly-once and order with it).
@@ -183,8 +185,11 @@ private:
     void store_retained_copy(entry& e, message_ptr& msg, protocol::qos granted);
     void release(std::uint64_t ticket, bool ok);
     bool may_leave(const entry& e) const noexcept { return e.gate <= done_ticket_; }
+    // For the least_inflight strategy of shared subscriptions: after every change to what a session holds.
+    static void note_load(entry& e) noexcept { e.slot->set_load(e.state->inflight_count() + e.state->queued_count()); }
     void deliver(delivery d);
-    void deliver_into(entry& e, message_ptr msg, protocol::qos granted, bool retained);
+    void deliver_into(entry& e, message_ptr msg, protocol::qos granted, bool retained, share_ref share = {});
+    void redispatch(const message_ptr& msg, const share_ref& share, std::uint8_t redispatches);
     void send(shard_index to, shard_message m);
     void unforeseen(const char* what, const session_slot& slot);
 

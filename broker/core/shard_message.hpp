@@ -31,6 +31,8 @@ struct delivery {
     std::uint32_t epoch;  // the incarnation the matching subscription belongs to
     message_ptr msg;
     protocol::qos granted;
+    share_ref share = nullptr;  // the group it was picked by, if any: a member that cannot take it hands it back
+    std::uint8_t redispatches = 0;  // times it went back to its group, to stop a loop nobody foresaw
 };
 
 // A CONNECT on shard `from` for a client id whose session lives elsewhere: the owner closes the old

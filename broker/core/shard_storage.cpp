@@ -58,19 +58,29 @@ void shard::publish_from(entry& e, route& r) {
         return;
     }
     auto targets = std::move(targets_);
-    router_.publish(r.msg, targets);
+    router_.publish(r.msg, targets, e.slot->client_id);
     if (options_.storage != storage_mode::off) {
         std::vector<storage::operation> ops;
-        // A queue entry for every persistent subscriber that takes it at QoS 1 or 2, and the body once.
+        // A queue entry for every persistent subscriber that takes it at QoS 1 or 2, and the body once. A
+        // session's queue holds a message once (the key is the message id), so a session that is also a
+        // group's pick gets one stored entry: a restart delivers it that one time.
+        const auto is_stored_target = [&](std::size_t i) {
+            const auto& t = targets[i];
+            if (!t.persistent || std::min(r.msg->qos_level(), t.granted) == protocol::qos::at_most_once) return false;
+            if (!t.share) return true;  // ordinary targets are one per session, and come first
+            for (std::size_t j = 0; j < i; ++j)
+                if (targets[j].session.get() == t.session.get()) return false;
+            return true;
+        };
         std::uint32_t references = 0;
-        for (const auto& t : targets)
-            if (t.persistent && std::min(r.msg->qos_level(), t.granted) != protocol::qos::at_most_once) ++references;
+        for (std::size_t i = 0; i < targets.size(); ++i) references += is_stored_target(i) ? 1 : 0;
         if (references != 0) {
             r.msg->set_storage_id(options_.message_ids->fetch_add(1, std::memory_order_relaxed));
             ops.push_back(storage::put_message{stored_form(*r.msg, r.msg->storage_id()), references});
-            for (const auto& t : targets) {
+            for (std::size_t i = 0; i < targets.size(); ++i) {
+                if (!is_stored_target(i)) continue;
+                const auto& t = targets[i];
                 const auto q = std::min(r.msg->qos_level(), t.granted);
-                if (!t.persistent || q == protocol::qos::at_most_once) continue;
                 ops.push_back(storage::put_queue_entry{
                     t.session->client_id,
                     {r.msg->storage_id(), static_cast<std::uint8_t>(q), false, storage::delivery_state::queued, 0}});
@@ -110,6 +120,42 @@ void shard::store_retained_copy(entry& e, message_ptr& msg, protocol::qos grante
         e.slot->client_id, {copy->storage_id(), static_cast<std::uint8_t>(q), true, storage::delivery_state::queued, 0}});
     submit(std::move(ops), nullptr);
     msg = std::move(copy);
+}
+
+// A message a group member took and cannot finish (its session ended, or it was gone when the message came)
+// goes to another member of the group. A persistent member gets a stored copy of its own: the first member's
+// stored entry goes with its session.
+void shard::redispatch(const message_ptr& msg, const share_ref& share, std::uint8_t redispatches) {
+    constexpr std::uint8_t max_redispatches = 16;
+    subscriber target;
+    if (redispatches >= max_redispatches || !router_.pick_shared(share, {}, target)) {
+        ++stats_.shared_undeliverable;
+        log_line{level::warning} << "event=shared_message_undeliverable share=" << quoted{*share}
+                                 << " topic=" << quoted{msg->topic()} << " redispatches=" << int{redispatches};
+        return;
+    }
+    ++stats_.shared_redispatched;
+    auto m = msg;
+    const auto q = std::min(msg->qos_level(), target.granted);
+    if (options_.storage != storage_mode::off && target.persistent && q != protocol::qos::at_most_once) {
+        auto copy = make_message(msg->topic(), msg->payload(), msg->qos_level(), msg->is_retained());
+        copy->set_storage_id(options_.message_ids->fetch_add(1, std::memory_order_relaxed));
+        std::vector<storage::operation> ops;
+        ops.push_back(storage::put_message{stored_form(*copy, copy->storage_id()), 1});
+        ops.push_back(storage::put_queue_entry{
+            target.session->client_id,
+            {copy->storage_id(), static_cast<std::uint8_t>(q), false, storage::delivery_state::queued, 0}});
+        submit(std::move(ops), nullptr);
+        m = std::move(copy);
+    }
+    const auto owner = target.session->owner();
+    delivery d{std::move(target.session), target.epoch, std::move(m), target.granted, std::move(target.share),
+               static_cast<std::uint8_t>(redispatches + 1)};
+    if (owner == index_) {
+        deliver(std::move(d));
+    } else {
+        send(owner, std::move(d));
+    }
 }
 
 void shard::stored(std::uint64_t ticket, bool ok, time_point now) {

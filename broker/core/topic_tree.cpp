@@ -21,7 +21,7 @@ std::string_view split_level(std::string_view& rest, bool& at_end) noexcept {
 topic_tree::topic_tree() = default;
 topic_tree::~topic_tree() { destroy_children(root_); }
 
-bool topic_tree::subscribe(const subscriber& s, std::string_view filter) {
+topic_tree::node& topic_tree::make_path(std::string_view filter) {
     node* n = &root_;
     bool at_end = false;
     while (!at_end) {
@@ -30,13 +30,60 @@ bool topic_tree::subscribe(const subscriber& s, std::string_view filter) {
         if (it == n->children.end()) it = n->children.emplace(std::string{level}, std::make_unique<node>()).first;
         n = it->second.get();
     }
-    if (const auto at = n->find(s.session.get()); at != n->subscribers.size()) {
-        n->subscribers[at] = s;
+    return *n;
+}
+
+bool topic_tree::subscribe(const subscriber& s, std::string_view filter) {
+    auto& n = make_path(filter);
+    if (const auto at = n.find(s.session.get()); at != n.subscribers.size()) {
+        n.subscribers[at] = s;
         return false;
     }
-    n->add(s);
+    n.add(s);
     ++count_;
     return true;
+}
+
+share_group* topic_tree::node::find_group(std::string_view name) const noexcept {
+    if (!groups) return nullptr;
+    for (const auto& g : *groups)
+        if (g->name() == name) return g.get();
+    return nullptr;
+}
+
+bool topic_tree::subscribe_shared(const subscriber& s, const share_filter& parts, std::string_view full,
+                                  share_strategy strategy) {
+    auto& n = make_path(parts.filter);
+    auto* group = n.find_group(parts.group);
+    if (group == nullptr) {
+        if (!n.groups) n.groups = std::make_unique<std::vector<std::unique_ptr<share_group>>>();
+        group = n.groups->emplace_back(std::make_unique<share_group>(full, parts.group, strategy)).get();
+    }
+    if (!group->add(s)) return false;
+    ++count_;
+    return true;
+}
+
+bool topic_tree::unsubscribe_shared(const session_slot* s, const share_filter& parts) {
+    const auto path = find_path(root_, parts.filter);
+    if (path.empty()) return false;
+    auto& n = *path.back().first;
+    auto* group = n.find_group(parts.group);
+    if (group == nullptr || !group->remove(s)) return false;
+    --count_;
+    if (group->is_empty()) {
+        std::erase_if(*n.groups, [group](const auto& g) { return g.get() == group; });
+        if (n.groups->empty()) n.groups.reset();
+        prune_path(path);
+    }
+    return true;
+}
+
+bool topic_tree::pick_shared(const share_filter& parts, std::string_view publisher, subscriber& out) const {
+    const auto path = find_path(root_, parts.filter);
+    if (path.empty()) return false;
+    const auto* group = path.back().first->find_group(parts.group);
+    return group != nullptr && group->pick(publisher, out);
 }
 
 std::size_t topic_tree::node::find(const session_slot* s) const {
@@ -83,11 +130,16 @@ bool topic_tree::unsubscribe(const session_slot* s, std::string_view filter) {
     return true;
 }
 
-void topic_tree::match(std::string_view topic, std::vector<subscriber>& out) const {
+void topic_tree::match(std::string_view topic, std::vector<subscriber>& out, std::string_view publisher) const {
     // [MQTT-4.7.2-1] a leading wildcard never matches a '$' topic.
     const bool is_dollar = !topic.empty() && topic.front() == '$';
-    const auto collect = [&out](const node& n) {
+    const auto collect = [&out, publisher](const node& n) {
         out.insert(out.end(), n.subscribers.begin(), n.subscribers.end());
+        if (!n.groups) return;
+        for (const auto& g : *n.groups) {
+            subscriber picked;
+            if (g->pick(publisher, picked)) out.push_back(std::move(picked));
+        }
     };
     const auto collect_hash_child = [&](const node& n) {
         if (const auto hash = n.children.find(std::string_view{"#"}); hash != n.children.end()) collect(*hash->second);

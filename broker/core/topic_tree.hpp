@@ -13,16 +13,10 @@
 
 #include "broker/core/level_tree.hpp"
 #include "broker/core/session_ref.hpp"
+#include "broker/core/shared_subscription.hpp"
 #include "protocol/packet.hpp"
 
 namespace mqttd::core {
-
-struct subscriber {
-    session_ref session;
-    std::uint32_t epoch = 0;  // the session incarnation that subscribed (session_slot::next_epoch)
-    protocol::qos granted = protocol::qos::at_most_once;
-    bool persistent = false;  // a clean session 0 subscribed: QoS 1/2 messages for it are stored
-};
 
 // Heterogeneous lookup, so matching a topic level needs no std::string.
 struct level_hash {
@@ -40,10 +34,20 @@ public:
     // Returns true when the session had that exact filter.
     bool unsubscribe(const session_slot* s, std::string_view filter);
 
+    // The same for a member of group `group` on `filter` (the parts of "$share/group/filter"); `full` is the
+    // whole share filter, the tag its deliveries carry. A new group takes `strategy`.
+    bool subscribe_shared(const subscriber& s, const share_filter& parts, std::string_view full,
+                          share_strategy strategy);
+    bool unsubscribe_shared(const session_slot* s, const share_filter& parts);
+
     // Appends one entry per matching subscription; a session with overlapping filters appears once per
-    // filter (the router merges them). Topics starting with '$' are not matched by a filter whose first
-    // level is a wildcard [MQTT-4.7.2-1].
-    void match(std::string_view topic, std::vector<subscriber>& out) const;
+    // filter (the router merges them). Each group whose filter matches adds the one member it picks for a
+    // message from `publisher`, with its share tag set. Topics starting with '$' are not matched by a filter
+    // whose first level is a wildcard [MQTT-4.7.2-1].
+    void match(std::string_view topic, std::vector<subscriber>& out, std::string_view publisher = {}) const;
+
+    // A member of the group, picked as for a message from `publisher`; false when the group is gone or empty.
+    bool pick_shared(const share_filter& parts, std::string_view publisher, subscriber& out) const;
 
     std::size_t subscription_count() const noexcept { return count_; }
 
@@ -58,13 +62,17 @@ private:
         std::vector<subscriber> subscribers;
         // Session -> position in subscribers; only while subscribers.size() >= indexed_from / 2.
         std::unique_ptr<std::unordered_map<const session_slot*, std::size_t>> index;
-        bool is_empty() const noexcept { return children.empty() && subscribers.empty(); }
+        // The shared subscriptions on this filter, one per group; null while there are none (most nodes).
+        std::unique_ptr<std::vector<std::unique_ptr<share_group>>> groups;
+        bool is_empty() const noexcept { return children.empty() && subscribers.empty() && !groups; }
+        share_group* find_group(std::string_view name) const noexcept;
         // The position of the session's subscription here, or subscribers.size().
         std::size_t find(const session_slot* s) const;
         void add(const subscriber& s);
         void remove_at(std::size_t position);
     };
 
+    node& make_path(std::string_view filter);
 
     node root_;
     std::size_t count_ = 0;

@@ -44,6 +44,7 @@ server::server(server_options options) {
     shared_.store = std::make_unique<durable_store>(shared_.options.persistence);  // throws storage_error
     shared_.options.shard.storage = shared_.store->mode();
     shared_.options.shard.message_ids = &shared_.store->message_ids();
+    shared_.router.set_share_strategies(shared_.options.share_strategies);  // before recovery subscribes
     auto threads = shared_.options.threads;
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
     for (std::size_t i = 0; i < threads; ++i) shared_.workers.push_back(std::make_unique<worker>(i, threads, shared_));

@@ -106,3 +106,26 @@ TEST_CASE("config: auth; allow_anonymous defaults to true only when every listen
     CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "auth": {"password_fil": "x"}})") ==
           R"(test.json: auth.password_fil: unknown key (did you mean "password_file"?))");
 }
+
+TEST_CASE("config: shared subscription strategies, broker-wide and per group") {
+    using mqttd::core::share_strategy;
+    const auto defaults = parse_config(R"({"listeners": [{"type": "tcp", "port": 1}]})", "f");
+    CHECK(defaults.server.share_strategies.fallback == share_strategy::round_robin);
+    const auto c = parse_config(R"({"listeners": [{"type": "tcp", "port": 1}],
+        "shared_subscription_strategy": "least_inflight",
+        "shared_subscription_groups": {"billing": "sticky_by_publisher", "audit": "random"}})", "f");
+    CHECK(c.server.share_strategies.fallback == share_strategy::least_inflight);
+    CHECK(c.server.share_strategies.for_group("billing") == share_strategy::sticky_by_publisher);
+    CHECK(c.server.share_strategies.for_group("audit") == share_strategy::random);
+    CHECK(c.server.share_strategies.for_group("other") == share_strategy::least_inflight);
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "shared_subscription_strategy": "fair"})") ==
+          "test.json: shared_subscription_strategy: expected one of \"round_robin\", \"random\", "
+          "\"sticky_by_publisher\", \"least_inflight\", got \"fair\"");
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "shared_subscription_groups": {"a+": "random"}})") ==
+          "test.json: shared_subscription_groups.a+: is not a share group name (one or more characters, none of "
+          "'/', '+', '#')");
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "shared_subscription_groups": {"a": "x"}})")
+              .rfind("test.json: shared_subscription_groups.a: expected one of", 0) == 0);
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "shared_subscription_groups": []})") ==
+          "test.json: shared_subscription_groups: expected an object, got an array");
+}

@@ -6,7 +6,7 @@
 
 #include <doctest/doctest.h>
 
-#include "shard_checks.hpp"
+#include "shard_doctest.hpp"
 
 using namespace mqttd;
 using namespace mqttd::test;
@@ -26,11 +26,6 @@ std::vector<std::string> payloads(const fake_client& c) {
     std::vector<std::string> out;
     for (const auto& p : publishes_of(c)) out.push_back(text(p.msg->payload()));
     return out;
-}
-
-void check_clean(const shard_scheduler& s, const intake_log& log) {
-    CHECK(shard_problems(s) == "");
-    for (const auto& f : log.failures) FAIL_CHECK(f);
 }
 
 }  // namespace
