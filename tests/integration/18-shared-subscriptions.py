@@ -160,6 +160,28 @@ class SharedSubscriptions(BrokerTestCase):
         a.assert_no_message(why="(it left the group)")
 
 
+class SharedSubscriptionsAcl(BrokerTestCase):
+    def test_the_acl_judges_the_filter_part(self):
+        # Anonymous clients may read orders/# only (Mosquitto's ACL format: lines before any "user" line are
+        # for anonymous clients). mqttd grants a filter a read rule covers (README: "ACL files"); for a share
+        # filter that is its FILTER part, whatever the group is called.
+        acl = harness.os.path.join(harness.base_dir(), "shared-acl-%d" % harness.os.getpid())
+        with open(acl, "w") as f:
+            f.write("topic read orders/#\ntopic write #\n")
+        if harness.TARGET.kind == "mosquitto":
+            self.skipTest("mqttd's configuration")
+        b = self.start_broker(auth={"allow_anonymous": True, "acl_file": acl})
+        member = self.raw_connected("acl-member", port=b.port)
+        member.send(subscribe_packet(1, [("$share/orders/orders/#", 1), ("$share/g/secret/#", 1), ("$share/g/#", 1)]))
+        self.assertEqual(list(member.expect(SUBACK).body[2:]), [1, 0x80, 0x80],
+                         "orders/# is readable; secret/# and # are not [MQTT-3.9.3-2]")
+        publisher = self.paho("acl-publisher", port=b.port)
+        publisher.publish("secret/x", "secret", qos=1)
+        publisher.publish("orders/x", "order", qos=1)
+        got = member.receive_publishes("order")
+        self.assertEqual(got, [], "nothing before the readable message")
+
+
 class SharedSubscriptionsRestart(BrokerTestCase):
     def setUp(self):
         super().setUp()
