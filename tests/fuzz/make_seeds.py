@@ -60,6 +60,12 @@ def shard_seeds():
     blocked = (bytes([0, 0, 2, 0, 0]) + send(0, sub) + bytes([5, 0, 1]) + bytes([0, 1, 0, 1, 1])
                + send(1, pub) + bytes([5, 0, 0]) + bytes([7, 0]))
     write(folder, "write_blocked", bytes([2, 1, 5]) + blocked)
+    group = subscribe_packet(3, [("$share/g/t", 2)])
+    shared = (bytes([0, 0, 0, 1, 0]) + send(0, group)                          # a (clean) on shard 0 joins g
+              + bytes([0, 1, 1, 1, 1]) + send(1, group)                        # b (clean) on shard 1 too
+              + bytes([0, 2, 2, 1, 1]) + send(2, pub)                          # c publishes to the group
+              + bytes([6, 0, 4]) + bytes([2, 0]) + bytes([7, 0]))              # a leaves mid-stream
+    write(folder, "shared_member_leaves", bytes([0, 1, 9]) + shared)
 
 
 if __name__ == "__main__":
