@@ -161,7 +161,9 @@ class PersistentSession(BrokerTestCase):
     def test_max_queued_messages_limits_the_offline_queue(self):
         # README: max_queued_messages is the number of QoS 1/2 messages held for an offline client; past it
         # a message is dropped for that client. The oldest are kept (as Mosquitto does).
-        b = self.start_broker(max_queued_messages=5, max_inflight=2)
+        # One worker: a PUBACK tells the publisher its message was taken, not that another worker has queued it
+        # yet, so with two a late delivery could find the session back online with room (seen under load).
+        b = self.start_broker(max_queued_messages=5, max_inflight=2, threads=1)
         s = self.paho("ps-limit", port=b.port, clean_session=False)
         s.subscribe("lim/t", 1)
         s.disconnect()
