@@ -29,30 +29,55 @@ struct outbound_message {
     share_ref share = nullptr;    // the group it came through, if it came through one
 };
 
+// Every operation is O(1) (amortised), whatever max_inflight is: a window of 1,000 messages costs no more per
+// acknowledgement than a window of 20. Entries sit in a ring in send order (acknowledged ones leave holes that
+// the front skips), and an open-addressing table maps packet ids to their place. A window never used holds no
+// memory; one that was keeps its (small) ring for the next message, as a vector keeps its capacity.
 class inflight_window {
 public:
     explicit inflight_window(std::size_t max_inflight) : max_inflight_{max_inflight} {}
 
-    bool is_full() const noexcept { return entries_.size() >= max_inflight_; }
-    bool is_empty() const noexcept { return entries_.empty(); }
-    std::size_t size() const noexcept { return entries_.size(); }
+    bool is_full() const noexcept { return size_ >= max_inflight_; }
+    bool is_empty() const noexcept { return size_ == 0; }
+    std::size_t size() const noexcept { return size_; }
 
     // Records a new outgoing message under a fresh packet identifier; nullopt when all 65535 are in use.
     std::optional<protocol::packet_id> add(message_ptr msg, protocol::qos qos_level, bool retain, share_ref share = {});
     // Puts back an entry read from storage, with its packet identifier and state, after those restored so far.
-    void restore(outbound_message entry) { entries_.push_back(std::move(entry)); }
+    void restore(outbound_message entry);
 
     outbound_message* find(protocol::packet_id id) noexcept;
     void erase(protocol::packet_id id) noexcept;
-    void clear() noexcept { entries_.clear(); }
+    void clear() noexcept;
 
     // In original send order, for the resend on reconnect [MQTT-4.4.0-1], [MQTT-4.6.0-1..4].
-    const std::vector<outbound_message>& entries() const noexcept { return entries_; }
+    template <class F>
+    void for_each(F&& f) const {
+        for (auto seq = head_; seq != tail_; ++seq)
+            if (const auto& slot = ring_[seq & (ring_.size() - 1)]; slot.is_live) f(slot.entry);
+    }
 
 private:
-    bool is_in_use(protocol::packet_id id) const noexcept;
+    struct ring_slot {
+        outbound_message entry{};
+        bool is_live = false;
+    };
+    struct index_slot {
+        protocol::packet_id id = 0;  // 0: empty
+        std::uint64_t seq = 0;
+    };
 
-    std::vector<outbound_message> entries_;
+    void push(outbound_message entry);
+    std::size_t index_of(protocol::packet_id id) const noexcept;  // its index slot, or table_.size()
+    void index_put(protocol::packet_id id, std::uint64_t seq);
+    void index_remove(std::size_t at) noexcept;
+    void rebuild(std::size_t ring_capacity);
+
+    std::vector<ring_slot> ring_;    // power-of-two size; entry seq lives at seq & (size - 1)
+    std::uint64_t head_ = 0;         // seq of the oldest slot still in the ring
+    std::uint64_t tail_ = 0;         // seq the next entry gets
+    std::vector<index_slot> table_;  // power-of-two size, at most half full; linear probing
+    std::size_t size_ = 0;           // live entries
     std::size_t max_inflight_;
     protocol::packet_id next_id_ = 1;
 };

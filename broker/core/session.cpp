@@ -23,13 +23,13 @@ void session::attach(connection_params params, bool session_present, time_point 
     out.push_back(send_packet{
         protocol::connack{session_present && has_session_present, protocol::connack_code::accepted}});
     // [MQTT-4.4.0-1] resend with the original packet ids, in the original order.
-    for (const auto& e : inflight_.entries()) {
+    inflight_.for_each([&out](const outbound_message& e) {
         if (e.state == outbound_state::awaiting_pubcomp) {
             out.push_back(send_packet{protocol::pubrel{e.id}});
         } else {
             out.push_back(send_publish{e.msg, e.qos_level, e.id, true, e.retain});
         }
-    }
+    });
     drain_queue(out);
 }
 
@@ -221,8 +221,9 @@ void session::on_deliver(const message_ptr& msg, qos granted, bool retained, eff
 
 std::vector<session::unfinished_share> session::unfinished_shared() const {
     std::vector<unfinished_share> found;
-    for (const auto& e : inflight_.entries())
+    inflight_.for_each([&found](const outbound_message& e) {
         if (e.share && e.state != outbound_state::awaiting_pubcomp) found.push_back({e.msg, e.share});
+    });
     for (const auto& q : queue_)
         if (q.share) found.push_back({q.msg, q.share});
     return found;
