@@ -32,13 +32,17 @@ struct options {
     unsigned entries = 100000;
     unsigned outstanding = 1000;
     unsigned concurrency = 64;
+    unsigned fill_connections = 4;   // subs, retained: connections that fill the tree
+    std::string transport = "tcp";  // conns only: tcp, tls or ws
+    std::string path = "/mqtt";      // ws: the upgrade's path
 };
 
 inline int usage() {
     std::cerr << "usage: mqttd-bench fanin|fanout|pairs|latency|conns|subs|retained --port PORT [--host H]\n"
                  "       [--qos 0|1|2] [--payload BYTES>=20] [--window N] [--publishers N] [--subscribers N]\n"
                  "       [--seconds S] [--warmup S] [--rate MSG_PER_S] [--connections N] [--entries N]\n"
-                 "       [--outstanding N] [--concurrency N]\n";
+                 "       [--outstanding N] [--concurrency N] [--fill-connections 4]\n"
+                 "       [--transport tcp|tls|ws (conns)] [--path /mqtt]\n";
     return 2;
 }
 
@@ -66,11 +70,16 @@ inline bool parse(int argc, char* argv[], options& o) {
         else if (key == "--entries") o.entries = count(value);
         else if (key == "--outstanding") o.outstanding = count(value);
         else if (key == "--concurrency") o.concurrency = count(value);
+        else if (key == "--fill-connections") o.fill_connections = count(value);
+        else if (key == "--transport") o.transport = value;
+        else if (key == "--path") o.path = value;
         else return false;
     }
     return argc % 2 == 0 && o.port != 0 && o.qos <= 2 && o.payload >= header_size && o.window >= 1 &&
-           o.window <= 30000 && o.outstanding >= 1 && o.concurrency >= 1 && o.rate > 0 && o.seconds > 0 &&
-           o.warmup >= 0;
+           o.window <= 30000 && o.outstanding >= 1 && o.concurrency >= 1 && o.fill_connections >= 1 &&
+           o.rate > 0 && o.seconds > 0 && o.warmup >= 0 &&
+           (o.transport == "tcp" || o.transport == "tls" || o.transport == "ws") &&
+           (o.transport == "tcp" || o.kind == scenario::conns);
 }
 
 }  // namespace mqttd::bench

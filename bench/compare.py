@@ -20,7 +20,10 @@ rounds for each figure, and mqttd / Mosquitto ratios of the medians.
 
 Scenarios are mqttd-bench's, written NAME[:key=value,...] with its options as keys, e.g.
     fanin:qos=1  pairs:qos=1,publishers=100  fanout:qos=0,subscribers=100  latency:qos=1,rate=5000
-    conns:connections=2000  subs:qos=1,entries=100000  retained:qos=1,entries=100000
+    conns:connections=2000  conns:connections=2000,transport=tls  conns:connections=2000,transport=ws
+    subs:qos=1,entries=100000  retained:qos=1,entries=100000  subs:qos=1,entries=1000000,fill-connections=100
+Both brokers get a TLS listener (a self-signed certificate made at start by openssl) for transport=tls, a
+WebSocket listener for transport=ws.
 """
 
 import argparse
@@ -77,15 +80,34 @@ def parse_scenario(text):
     return {"label": " ".join([name] + [f"{k}={v}" for k, v in options.items()]), "name": name, "options": options}
 
 
-def start_broker(kind, args, folder):
+def make_certificate(folder):
+    """A self-signed certificate for the TLS listeners (mqttd-bench does not verify it)."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
+                    "server.crt", "-days", "1", "-subj", "/CN=localhost"], cwd=folder, check=True, capture_output=True)
+
+
+def start_broker(kind, args, folder, transport="tcp"):
+    """A broker with a TCP listener, and a second one of the transport's type for tls or ws."""
     if kind == "mqttd":
+        listeners = [{"type": "tcp", "bind": "127.0.0.1", "port": 0}]
+        if transport == "tls":
+            listeners.append({"type": "tls", "bind": "127.0.0.1", "port": 0, "cert_file": f"{folder}/server.crt",
+                              "key_file": f"{folder}/server.key"})
+        elif transport == "ws":
+            listeners.append({"type": "ws", "bind": "127.0.0.1", "port": 0})
         # log_level info: the harness reads the bound port from the event=listening line.
-        config = {"listeners": [{"type": "tcp", "bind": "127.0.0.1", "port": 0}], "log_level": "info",
+        config = {"listeners": listeners, "log_level": "info",
                   "threads": args.threads, "max_inflight": MAX_INFLIGHT, "max_queued_messages": MAX_QUEUED,
                   "max_queued_bytes": 0, "persistence": {"enabled": False}}
         return broker.start_mqttd(args.mqttd, config, folder)
-    return broker.start_mosquitto(folder, settings=[f"max_inflight_messages {MAX_INFLIGHT}",
-                                                    f"max_queued_messages {MAX_QUEUED}", "set_tcp_nodelay true"])
+    listeners = [[]]
+    if transport == "tls":
+        listeners.append([f"certfile {folder}/server.crt", f"keyfile {folder}/server.key"])
+    elif transport == "ws":
+        listeners.append(["protocol websockets"])
+    return broker.start_mosquitto(folder, listeners=listeners,
+                                  settings=[f"max_inflight_messages {MAX_INFLIGHT}",
+                                            f"max_queued_messages {MAX_QUEUED}", "set_tcp_nodelay true"])
 
 
 class LineReader:
@@ -112,7 +134,7 @@ class LineReader:
 def run_bench(b, scenario, args):
     """One mqttd-bench run against broker b: a dict of the figures for the tables."""
     o = dict(scenario["options"])
-    command = [args.bench, scenario["name"], "--port", str(b.ports[0]), "--seconds", str(args.seconds),
+    command = [args.bench, scenario["name"], "--port", str(b.ports[-1]), "--seconds", str(args.seconds),
                "--warmup", str(args.warmup)] + [x for k, v in o.items() for x in (f"--{k}", v)]
     if scenario["name"] == "conns":
         command += ["--seconds", "60"]          # held until measured, then ended here (the last --seconds wins)
@@ -176,10 +198,12 @@ def measure_all(scenarios, args, log=sys.stderr):
     results = {}
     folder = tempfile.mkdtemp(prefix="mqttd-compare-")
     try:
+        if any(s["options"].get("transport", "tcp") == "tls" for s in scenarios):
+            make_certificate(folder)
         for r in range(args.rounds):
             for s in scenarios:
                 for kind in (BROKERS if r % 2 == 0 else BROKERS[::-1]):
-                    b = start_broker(kind, args, folder)
+                    b = start_broker(kind, args, folder, s["options"].get("transport", "tcp"))
                     try:
                         figures = run_bench(b, s, args)
                     finally:
@@ -207,10 +231,11 @@ def print_tables(scenarios, results, args):
     print(f"mqttd vs {version}: medians of {args.rounds} rounds, {args.seconds:g} s measured after {args.warmup:g} s; "
           f"{datetime.date.today()}, {os.cpu_count()} cores shared by both brokers (one at a time) and mqttd-bench; "
           f"mqttd threads={args.threads or os.cpu_count()}, Mosquitto 1 thread")
+    w = max([34] + [len(s["label"]) + 2 for s in scenarios])     # the label column
     flows = [s for s in scenarios if s["name"] != "conns"]
     if flows:
         print()
-        print(f"{'scenario':<34}{'mqttd msg/s':>12}{'mosq msg/s':>12}{'ratio':>7}{'mqttd µs/msg':>14}"
+        print(f"{'scenario':<{w}}{'mqttd msg/s':>12}{'mosq msg/s':>12}{'ratio':>7}{'mqttd µs/msg':>14}"
               f"{'mosq µs/msg':>13}{'ratio':>7}{'mqttd MiB':>11}{'mosq MiB':>10}"
               f"  lost/dup/reord (m; q)  bench cores (m; q)")
         for s in flows:
@@ -219,7 +244,7 @@ def print_tables(scenarios, results, args):
             q = {k: median(results, label, "mosquitto", k) for k in ("rate", "cpu_us", "rss_mib")}
             errs = {kind: "/".join(str(sum(f[k] for f in results[(label, kind)]))
                                    for k in ("lost", "duplicates", "reordered")) for kind in BROKERS}
-            print(f"{label:<34}{m['rate']:>12.0f}{q['rate']:>12.0f}{ratio(m['rate'], q['rate']):>7}"
+            print(f"{label:<{w}}{m['rate']:>12.0f}{q['rate']:>12.0f}{ratio(m['rate'], q['rate']):>7}"
                   f"{m['cpu_us']:>14.2f}{q['cpu_us']:>13.2f}{ratio(m['cpu_us'], q['cpu_us']):>7}"
                   f"{m['rss_mib']:>11.1f}{q['rss_mib']:>10.1f}  {errs['mqttd'] + '; ' + errs['mosquitto']:<21}"
                   f"  {median(results, label, 'mqttd', 'bench_cores'):.2f}; "
@@ -227,7 +252,7 @@ def print_tables(scenarios, results, args):
     paced = [s for s in scenarios if s["name"] == "latency"]
     if paced:
         print()
-        print(f"{'latency, µs (median of rounds)':<34}{'broker':<11}{'p50':>8}{'p90':>8}{'p99':>8}{'p99.9':>8}"
+        print(f"{'latency, µs (median of rounds)':<{w}}{'broker':<11}{'p50':>8}{'p90':>8}{'p99':>8}{'p99.9':>8}"
               f"{'max':>8}{'p99 ratio':>11}")
         for s in paced:
             p99 = {kind: median(results, s["label"], kind, "p99") for kind in BROKERS}
@@ -235,16 +260,16 @@ def print_tables(scenarios, results, args):
                 cells = "".join(f"{median(results, s['label'], kind, k):>8.0f}"
                                 for k in ("p50", "p90", "p99", "p999", "max"))
                 tail = ratio(p99["mqttd"], p99["mosquitto"]) if kind == "mqttd" else ""
-                print(f"{s['label'] if kind == 'mqttd' else '':<34}{kind:<11}{cells}{tail:>11}")
+                print(f"{s['label'] if kind == 'mqttd' else '':<{w}}{kind:<11}{cells}{tail:>11}")
     conns = [s for s in scenarios if s["name"] == "conns"]
     if conns:
         print()
-        print(f"{'scenario':<34}{'mqttd conn/s':>13}{'mosq conn/s':>12}{'ratio':>7}{'mqttd B/conn':>14}"
+        print(f"{'scenario':<{w}}{'mqttd conn/s':>13}{'mosq conn/s':>12}{'ratio':>7}{'mqttd B/conn':>14}"
               f"{'mosq B/conn':>13}{'ratio':>7}{'mqttd µs CPU/conn':>19}{'mosq':>7}")
         for s in conns:
             m = {k: median(results, s["label"], "mqttd", k) for k in ("connect_rate", "bytes_per_conn", "cpu_us")}
             q = {k: median(results, s["label"], "mosquitto", k) for k in ("connect_rate", "bytes_per_conn", "cpu_us")}
-            print(f"{s['label']:<34}{m['connect_rate']:>13.0f}{q['connect_rate']:>12.0f}"
+            print(f"{s['label']:<{w}}{m['connect_rate']:>13.0f}{q['connect_rate']:>12.0f}"
                   f"{ratio(m['connect_rate'], q['connect_rate']):>7}{m['bytes_per_conn']:>14.0f}"
                   f"{q['bytes_per_conn']:>13.0f}{ratio(m['bytes_per_conn'], q['bytes_per_conn']):>7}"
                   f"{m['cpu_us']:>19.0f}{q['cpu_us']:>7.0f}")

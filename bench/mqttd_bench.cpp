@@ -4,15 +4,17 @@
 //   mqttd-bench SCENARIO --port PORT [--host 127.0.0.1] [--qos 0|1|2] [--payload 64] [--window 64]
 //               [--publishers N] [--subscribers N] [--seconds 5] [--warmup 1] [--rate 5000]
 //               [--connections 1000] [--entries 100000] [--outstanding 1000] [--concurrency 64]
+//               [--transport tcp|tls|ws] [--path /mqtt]
 //
 // Scenarios (topics in brackets):
 //   fanin     N publishers (8) -> 1 subscriber              [bench/in/<n>, subscriber on bench/in/+]
 //   fanout    1 publisher -> N subscribers (100)            [bench/out]
 //   pairs     N publisher/subscriber pairs (100)            [bench/pair/<n>]
 //   latency   fan-in at a fixed --rate msg/s in total (1 publisher by default); latency percentiles
-//   conns     open --connections idle connections, --concurrency at a time, hold them for --seconds
-//   subs      4 connections first subscribe to --entries filters bench/in/<k>/s, then fanin
-//   retained  4 connections first publish --entries retained messages bench/in/<k>/r (QoS 1), then fanin
+//   conns     open --connections idle connections, --concurrency at a time, hold them for --seconds;
+//             --transport tcp (default), tls (the broker's certificate is not verified) or ws (--path /mqtt)
+//   subs      --fill-connections (4) first subscribe to --entries filters bench/in/<k>/s, then fanin
+//   retained  --fill-connections (4) first publish --entries retained messages bench/in/<k>/r (QoS 1), then fanin
 //
 // Every payload starts with the publisher's number (u32), a sequence number (u64) and the send time (u64 ns,
 // steady clock), so each subscriber counts lost, duplicated and reordered messages per publisher, and every
@@ -49,6 +51,7 @@
 
 #include "bench/bench_client.hpp"
 #include "bench/bench_options.hpp"
+#include "bench/idle_client.hpp"
 #include "bench/latency_histogram.hpp"
 #include "bench/sequence_tracker.hpp"
 #include "protocol/packet.hpp"
@@ -63,7 +66,6 @@ using mqttd::bench::scenario;
 
 namespace {
 
-constexpr unsigned fill_clients = 4;
 constexpr unsigned fill_filters_per_subscribe = 100;
 constexpr unsigned fill_window = 256;            // retained PUBLISHes, or filters in SUBSCRIBEs, in flight
 constexpr std::uint16_t keep_alive = 600;
@@ -189,6 +191,7 @@ private:
         }
         waiting_.assign(pubs, 0);
         if (o_.kind == scenario::subs || o_.kind == scenario::retained) {
+            const auto fill_clients = o_.fill_connections;
             for (unsigned i = 0; i < fill_clients; ++i) {
                 auto& f = fillers_.emplace_back();
                 f.conn = &add_client(role::filler, i, 4096);
@@ -553,6 +556,7 @@ private:
     // ------------------------------------------------------------------------------------- conns
 
     int run_conns() {
+        if (o_.transport != "tcp") return run_secure_conns();
         for (unsigned i = 0; i < o_.connections; ++i) {
             auto& c = add_client(role::idle, i, 64);
             pending_starts_.push_back({&c, id_prefix_ + "c" + std::to_string(i), "", protocol::qos::at_most_once});
@@ -561,20 +565,62 @@ private:
         connect_all(o_.concurrency);
         run_until([this] { return ready_ + failed_ >= clients_.size(); }, 120);
         const auto took = std::chrono::duration<double>(last_ready_at_ - start).count();
+        hold(took);
+        for (auto& c : clients_) c->close();
+        io_.run_for(std::chrono::milliseconds{100});
+        return failed_ == 0 && ready_ == o_.connections ? 0 : 1;
+    }
+
+    // conns over TLS or WebSocket: the same, with idle_client instead of client.
+    int run_secure_conns() {
+        tls_.set_verify_mode(asio::ssl::verify_none);
+        for (unsigned i = 0; i < o_.connections; ++i) {
+            if (o_.transport == "tls") {
+                idle_clients_.push_back(std::make_unique<mqttd::bench::tls_idle_client>(io_, tls_));
+            } else {
+                idle_clients_.push_back(std::make_unique<mqttd::bench::ws_idle_client>(io_, o_.path));
+            }
+        }
+        const auto start = clock_type::now();
+        for (unsigned i = 0; i < o_.concurrency; ++i) start_next_idle();
+        run_until([this] { return ready_ + failed_ >= idle_clients_.size(); }, 300);
+        const auto took = std::chrono::duration<double>(last_ready_at_ - start).count();
+        hold(took);
+        for (auto& c : idle_clients_) c->close();
+        io_.run_for(std::chrono::milliseconds{100});
+        return failed_ == 0 && ready_ == o_.connections ? 0 : 1;
+    }
+
+    void start_next_idle() {
+        if (next_start_ >= idle_clients_.size()) return;
+        const auto n = next_start_++;
+        idle_clients_[n]->start(endpoint_, id_prefix_ + "c" + std::to_string(n), keep_alive,
+                                [this, n](const std::string& error) {
+                                    if (error.empty()) {
+                                        ++ready_;
+                                        last_ready_at_ = clock_type::now();
+                                    } else {
+                                        ++failed_;
+                                        if (error_.empty()) error_ = "connection " + std::to_string(n) + ": " + error;
+                                    }
+                                    start_next_idle();
+                                });
+    }
+
+    // Reports the connect rate (before the hold, so that a driver can read the broker's memory while all are
+    // connected), then holds the connections for --seconds.
+    void hold(double took) {
         is_holding_ = true;
-        // Printed before the hold, so that a driver can read the broker's memory while all are connected.
-        std::printf("{\"scenario\":\"conns\",\"connections\":%u,\"connected\":%zu,\"failed\":%zu,"
-                    "\"connect_s\":%.3f,\"connect_rate\":%.0f,\"concurrency\":%u,\"error\":\"%s\"}\n",
-                    o_.connections, ready_, failed_, took, took > 0 ? static_cast<double>(ready_) / took : 0.0,
-                    o_.concurrency, json_safe(error_).c_str());
+        std::printf("{\"scenario\":\"conns\",\"transport\":\"%s\",\"connections\":%u,\"connected\":%zu,"
+                    "\"failed\":%zu,\"connect_s\":%.3f,\"connect_rate\":%.0f,\"concurrency\":%u,"
+                    "\"error\":\"%s\"}\n",
+                    o_.transport.c_str(), o_.connections, ready_, failed_, took,
+                    took > 0 ? static_cast<double>(ready_) / took : 0.0, o_.concurrency, json_safe(error_).c_str());
         std::fflush(stdout);
         if (failed_ == 0) {
             const auto hold_until = clock_type::now() + as_duration(o_.seconds);
             while (clock_type::now() < hold_until && failed_ == 0) io_.run_one_until(hold_until);
         }
-        for (auto& c : clients_) c->close();
-        io_.run_for(std::chrono::milliseconds{100});
-        return failed_ == 0 && ready_ == o_.connections ? 0 : 1;
     }
 
     static std::string json_safe(std::string s) {
@@ -592,6 +638,8 @@ private:
     asio::ip::tcp::endpoint endpoint_;
     std::string id_prefix_;
     std::vector<std::unique_ptr<client>> clients_;
+    asio::ssl::context tls_{asio::ssl::context::tls_client};
+    std::vector<std::unique_ptr<mqttd::bench::idle_client>> idle_clients_;  // conns over TLS or WebSocket
     std::vector<role_entry> roles_;                  // by client index
     std::vector<publisher> publishers_;
     std::vector<subscriber> subscribers_;

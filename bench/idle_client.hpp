@@ -1,0 +1,135 @@
+#pragma once
+// An idle MQTT connection over TLS or WebSocket for the load generator's `conns` scenario (plain TCP uses
+// bench_client.hpp): connect, TLS handshake or WebSocket upgrade (subprotocol "mqtt"), CONNECT, CONNACK 0, then
+// nothing more until it is closed. Owned by the generator's single thread, like every client.
+// TLS does not verify the broker's certificate: the generator measures brokers on loopback, it trusts nothing.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "protocol/encoder.hpp"
+#include "protocol/packet.hpp"
+
+namespace mqttd::bench {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+class idle_client {
+public:
+    // Called once: an empty string when CONNACK 0 arrived, else why the connection failed.
+    using done_handler = std::function<void(const std::string& error)>;
+
+    virtual ~idle_client() = default;
+    virtual void start(const asio::ip::tcp::endpoint& broker, std::string client_id, std::uint16_t keep_alive,
+                       done_handler done) = 0;
+    virtual void close() = 0;
+
+protected:
+    static std::vector<std::uint8_t> connect_bytes(const std::string& client_id, std::uint16_t keep_alive) {
+        protocol::connect request;
+        request.client_id = client_id;
+        request.keep_alive = keep_alive;
+        return protocol::encode(request);
+    }
+
+    static bool is_connack_accepted(const std::uint8_t* bytes, std::size_t n) {
+        return n == 4 && bytes[0] == 0x20 && bytes[1] == 0x02 && bytes[3] == 0x00;
+    }
+};
+
+class tls_idle_client final : public idle_client {
+public:
+    tls_idle_client(asio::io_context& io, asio::ssl::context& tls) : stream_{io, tls} {}
+
+    void start(const asio::ip::tcp::endpoint& broker, std::string client_id, std::uint16_t keep_alive,
+               done_handler done) override {
+        done_ = std::move(done);
+        out_ = connect_bytes(client_id, keep_alive);
+        stream_.next_layer().async_connect(broker, [this](boost::system::error_code ec) {
+            if (ec) return done_("connect: " + ec.message());
+            stream_.next_layer().set_option(asio::ip::tcp::no_delay{true}, ec);
+            stream_.async_handshake(asio::ssl::stream_base::client, [this](boost::system::error_code ec) {
+                if (ec) return done_("TLS handshake: " + ec.message());
+                asio::async_write(stream_, asio::buffer(out_), [this](boost::system::error_code ec, std::size_t) {
+                    if (ec) return done_("write: " + ec.message());
+                    asio::async_read(stream_, asio::buffer(in_), [this](boost::system::error_code ec, std::size_t n) {
+                        if (ec) return done_("read: " + ec.message());
+                        done_(is_connack_accepted(in_, n) ? "" : "CONNACK refused");
+                    });
+                });
+            });
+        });
+    }
+
+    void close() override {
+        boost::system::error_code ignored;
+        stream_.next_layer().close(ignored);
+    }
+
+private:
+    asio::ssl::stream<asio::ip::tcp::socket> stream_;
+    done_handler done_;
+    std::vector<std::uint8_t> out_;
+    std::uint8_t in_[4] = {};
+};
+
+class ws_idle_client final : public idle_client {
+public:
+    ws_idle_client(asio::io_context& io, std::string path) : ws_{io}, path_{std::move(path)} {}
+
+    void start(const asio::ip::tcp::endpoint& broker, std::string client_id, std::uint16_t keep_alive,
+               done_handler done) override {
+        done_ = std::move(done);
+        out_ = connect_bytes(client_id, keep_alive);
+        host_ = broker.address().to_string() + ":" + std::to_string(broker.port());
+        beast::get_lowest_layer(ws_).async_connect(broker, [this](boost::system::error_code ec) {
+            if (ec) return done_("connect: " + ec.message());
+            beast::get_lowest_layer(ws_).socket().set_option(asio::ip::tcp::no_delay{true}, ec);
+            ws_.set_option(beast::websocket::stream_base::decorator([](beast::websocket::request_type& req) {
+                req.set(beast::http::field::sec_websocket_protocol, "mqtt");
+            }));
+            ws_.async_handshake(host_, path_, [this](boost::system::error_code ec) {
+                if (ec) return done_("WebSocket upgrade: " + ec.message());
+                ws_.binary(true);
+                ws_.async_write(asio::buffer(out_), [this](boost::system::error_code ec, std::size_t) {
+                    if (ec) return done_("write: " + ec.message());
+                    ws_.async_read(in_, [this](boost::system::error_code ec, std::size_t) {
+                        if (ec) return done_("read: " + ec.message());
+                        const auto data = in_.cdata();
+                        done_(is_connack_accepted(static_cast<const std::uint8_t*>(data.data()), data.size())
+                                  ? ""
+                                  : "CONNACK refused");
+                        in_.clear();
+                        in_.shrink_to_fit();
+                    });
+                });
+            });
+        });
+    }
+
+    void close() override {
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+    }
+
+private:
+    beast::websocket::stream<beast::tcp_stream> ws_;
+    std::string path_, host_;
+    done_handler done_;
+    std::vector<std::uint8_t> out_;
+    beast::flat_buffer in_;
+};
+
+}  // namespace mqttd::bench
