@@ -335,8 +335,12 @@ template <transport Transport>
 void connection<Transport>::start_writing() {
     if (is_writing_) return;
     is_writing_ = true;
+    // Posted, not started here: whatever else this turn of the event loop queues for the connection (the rest
+    // of a read's PUBACKs, the rest of a batch of deliveries) goes out in the same write, one system call.
     auto self = this->shared_from_this();
-    asio::co_spawn(worker_.context(), [self]() { return self->write_loop(); }, asio::detached);
+    asio::post(worker_.context(), [self] {
+        asio::co_spawn(self->worker_.context(), [self]() { return self->write_loop(); }, asio::detached);
+    });
 }
 
 template <transport Transport>
