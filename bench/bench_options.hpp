@@ -1,7 +1,9 @@
 #pragma once
-// The load generator's command line (mqttd_bench.cpp has the whole usage). Plain values, no I/O but usage().
+// The load generator's command line (mqttd_bench.cpp has the whole usage), and what every scenario shares.
+// Plain values and functions, no I/O but usage().
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <iostream>
@@ -12,6 +14,19 @@ namespace mqttd::bench {
 
 // Every payload starts with the publisher's number (u32), its sequence number (u64) and the send time (u64).
 inline constexpr std::size_t header_size = 4 + 8 + 8;
+
+// Every connection's keepalive, in seconds: long enough that no run needs PINGREQ.
+inline constexpr std::uint16_t keep_alive = 600;
+
+inline std::chrono::nanoseconds as_duration(double seconds) {
+    return std::chrono::nanoseconds{static_cast<long long>(seconds * 1e9)};
+}
+
+// Text for a JSON string value: quotes, backslashes and control characters become spaces.
+inline std::string json_safe(std::string s) {
+    std::replace_if(s.begin(), s.end(), [](char ch) { return ch == '"' || ch == '\\' || (ch >= 0 && ch < ' '); }, ' ');
+    return s;
+}
 
 enum class scenario { fanin, fanout, pairs, latency, conns, subs, retained };
 

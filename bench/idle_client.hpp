@@ -1,7 +1,7 @@
 #pragma once
-// An idle MQTT connection over TLS or WebSocket for the load generator's `conns` scenario (plain TCP uses
-// bench_client.hpp): connect, TLS handshake or WebSocket upgrade (subprotocol "mqtt"), CONNECT, CONNACK 0, then
-// nothing more until it is closed. Owned by the generator's single thread, like every client.
+// An idle MQTT connection over TCP, TLS or WebSocket for the load generator's `conns` scenario: connect, TLS
+// handshake or WebSocket upgrade (subprotocol "mqtt"), CONNECT, CONNACK 0, then nothing more until it is closed.
+// Owned by the generator's single thread, like every client.
 // TLS does not verify the broker's certificate: the generator measures brokers on loopback, it trusts nothing.
 
 #include <cstdint>
@@ -47,6 +47,40 @@ protected:
     static bool is_connack_accepted(const std::uint8_t* bytes, std::size_t n) {
         return n == 4 && bytes[0] == 0x20 && bytes[1] == 0x02 && bytes[3] == 0x00;
     }
+};
+
+class tcp_idle_client final : public idle_client {
+public:
+    explicit tcp_idle_client(asio::io_context& io) : socket_{io} {}
+
+    void start(const asio::ip::tcp::endpoint& broker, std::string client_id, std::uint16_t keep_alive,
+               done_handler done) override {
+        done_ = std::move(done);
+        out_ = connect_bytes(client_id, keep_alive);
+        socket_.async_connect(broker, [this](boost::system::error_code ec) {
+            if (ec) return done_("connect: " + ec.message());
+            socket_.set_option(asio::ip::tcp::no_delay{true}, ec);
+            asio::async_write(socket_, asio::buffer(out_), [this](boost::system::error_code ec, std::size_t) {
+                if (ec) return done_("write: " + ec.message());
+                asio::async_read(socket_, asio::buffer(in_), [this](boost::system::error_code ec, std::size_t n) {
+                    if (ec) return done_("read: " + ec.message());
+                    out_ = {};
+                    done_(is_connack_accepted(in_, n) ? "" : "CONNACK refused");
+                });
+            });
+        });
+    }
+
+    void close() override {
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+    }
+
+private:
+    asio::ip::tcp::socket socket_;
+    done_handler done_;
+    std::vector<std::uint8_t> out_;
+    std::uint8_t in_[4] = {};
 };
 
 class tls_idle_client final : public idle_client {

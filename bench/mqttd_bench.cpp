@@ -13,6 +13,7 @@
 //   latency   fan-in at a fixed --rate msg/s in total (1 publisher by default); latency percentiles
 //   conns     open --connections idle connections, --concurrency at a time, hold them for --seconds;
 //             --transport tcp (default), tls (the broker's certificate is not verified) or ws (--path /mqtt)
+//             (conns_scenario.hpp)
 //   subs      --fill-connections (4) first subscribe to --entries filters bench/in/<k>/s, then fanin
 //   retained  --fill-connections (4) first publish --entries retained messages bench/in/<k>/r (QoS 1), then fanin
 //
@@ -51,7 +52,7 @@
 
 #include "bench/bench_client.hpp"
 #include "bench/bench_options.hpp"
-#include "bench/idle_client.hpp"
+#include "bench/conns_scenario.hpp"
 #include "bench/latency_histogram.hpp"
 #include "bench/sequence_tracker.hpp"
 #include "protocol/packet.hpp"
@@ -60,7 +61,10 @@ namespace asio = boost::asio;
 namespace protocol = mqttd::protocol;
 using clock_type = std::chrono::steady_clock;
 using mqttd::bench::client;
+using mqttd::bench::as_duration;
 using mqttd::bench::header_size;
+using mqttd::bench::json_safe;
+using mqttd::bench::keep_alive;
 using mqttd::bench::options;
 using mqttd::bench::scenario;
 
@@ -68,14 +72,11 @@ namespace {
 
 constexpr unsigned fill_filters_per_subscribe = 100;
 constexpr unsigned fill_window = 256;            // retained PUBLISHes, or filters in SUBSCRIBEs, in flight
-constexpr std::uint16_t keep_alive = 600;
 
 std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count());
 }
-
-std::chrono::nanoseconds as_duration(double s) { return std::chrono::nanoseconds{static_cast<long long>(s * 1e9)}; }
 
 // This process's CPU time (user + system), in seconds.
 double own_cpu_seconds() {
@@ -87,7 +88,7 @@ double own_cpu_seconds() {
 
 double since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
 
-enum class role : std::uint8_t { publisher, subscriber, filler, idle };
+enum class role : std::uint8_t { publisher, subscriber, filler };
 
 struct publisher {
     client* conn = nullptr;
@@ -122,7 +123,7 @@ public:
     }
 
     int run() {
-        if (o_.kind == scenario::conns) return run_conns();
+        if (o_.kind == scenario::conns) return mqttd::bench::conns_scenario{o_, io_, endpoint_, id_prefix_}.run();
         setup();
         if (error_.empty()) measure();
         print_result();
@@ -244,17 +245,14 @@ private:
 
     // ------------------------------------------------------------------------------ client_owner
 
-    void on_ready(client& c) override {
+    void on_ready(client&) override {
         ++ready_;
-        last_ready_at_ = clock_type::now();
         start_next();
-        (void)c;
     }
 
     void on_failed(client& c, const std::string& why) override {
         ++failed_;
-        if (error_.empty() && !is_closing_) error_ = "connection " + std::to_string(c.index()) + ": " + why;
-        if (o_.kind == scenario::conns && !is_holding_) start_next();
+        if (error_.empty()) error_ = "connection " + std::to_string(c.index()) + ": " + why;
     }
 
     void on_packet(client& c, const protocol::packet& p) override {
@@ -263,7 +261,6 @@ private:
         case role::subscriber: return on_subscriber_packet(subscribers_[n], p);
         case role::publisher: return on_publisher_packet(publishers_[n], p);
         case role::filler: return on_filler_packet(fillers_[n], p);
-        case role::idle: return;
         }
     }
 
@@ -555,79 +552,6 @@ private:
 
     // ------------------------------------------------------------------------------------- conns
 
-    int run_conns() {
-        if (o_.transport != "tcp") return run_secure_conns();
-        for (unsigned i = 0; i < o_.connections; ++i) {
-            auto& c = add_client(role::idle, i, 64);
-            pending_starts_.push_back({&c, id_prefix_ + "c" + std::to_string(i), "", protocol::qos::at_most_once});
-        }
-        const auto start = clock_type::now();
-        connect_all(o_.concurrency);
-        run_until([this] { return ready_ + failed_ >= clients_.size(); }, 120);
-        const auto took = std::chrono::duration<double>(last_ready_at_ - start).count();
-        hold(took);
-        for (auto& c : clients_) c->close();
-        io_.run_for(std::chrono::milliseconds{100});
-        return failed_ == 0 && ready_ == o_.connections ? 0 : 1;
-    }
-
-    // conns over TLS or WebSocket: the same, with idle_client instead of client.
-    int run_secure_conns() {
-        tls_.set_verify_mode(asio::ssl::verify_none);
-        for (unsigned i = 0; i < o_.connections; ++i) {
-            if (o_.transport == "tls") {
-                idle_clients_.push_back(std::make_unique<mqttd::bench::tls_idle_client>(io_, tls_));
-            } else {
-                idle_clients_.push_back(std::make_unique<mqttd::bench::ws_idle_client>(io_, o_.path));
-            }
-        }
-        const auto start = clock_type::now();
-        for (unsigned i = 0; i < o_.concurrency; ++i) start_next_idle();
-        run_until([this] { return ready_ + failed_ >= idle_clients_.size(); }, 300);
-        const auto took = std::chrono::duration<double>(last_ready_at_ - start).count();
-        hold(took);
-        for (auto& c : idle_clients_) c->close();
-        io_.run_for(std::chrono::milliseconds{100});
-        return failed_ == 0 && ready_ == o_.connections ? 0 : 1;
-    }
-
-    void start_next_idle() {
-        if (next_start_ >= idle_clients_.size()) return;
-        const auto n = next_start_++;
-        idle_clients_[n]->start(endpoint_, id_prefix_ + "c" + std::to_string(n), keep_alive,
-                                [this, n](const std::string& error) {
-                                    if (error.empty()) {
-                                        ++ready_;
-                                        last_ready_at_ = clock_type::now();
-                                    } else {
-                                        ++failed_;
-                                        if (error_.empty()) error_ = "connection " + std::to_string(n) + ": " + error;
-                                    }
-                                    start_next_idle();
-                                });
-    }
-
-    // Reports the connect rate (before the hold, so that a driver can read the broker's memory while all are
-    // connected), then holds the connections for --seconds.
-    void hold(double took) {
-        is_holding_ = true;
-        std::printf("{\"scenario\":\"conns\",\"transport\":\"%s\",\"connections\":%u,\"connected\":%zu,"
-                    "\"failed\":%zu,\"connect_s\":%.3f,\"connect_rate\":%.0f,\"concurrency\":%u,"
-                    "\"error\":\"%s\"}\n",
-                    o_.transport.c_str(), o_.connections, ready_, failed_, took,
-                    took > 0 ? static_cast<double>(ready_) / took : 0.0, o_.concurrency, json_safe(error_).c_str());
-        std::fflush(stdout);
-        if (failed_ == 0) {
-            const auto hold_until = clock_type::now() + as_duration(o_.seconds);
-            while (clock_type::now() < hold_until && failed_ == 0) io_.run_one_until(hold_until);
-        }
-    }
-
-    static std::string json_safe(std::string s) {
-        std::replace_if(s.begin(), s.end(), [](char ch) { return ch == '"' || ch == '\\' || ch < ' '; }, ' ');
-        return s;
-    }
-
     struct role_entry {
         role r;
         std::size_t n;
@@ -638,15 +562,12 @@ private:
     asio::ip::tcp::endpoint endpoint_;
     std::string id_prefix_;
     std::vector<std::unique_ptr<client>> clients_;
-    asio::ssl::context tls_{asio::ssl::context::tls_client};
-    std::vector<std::unique_ptr<mqttd::bench::idle_client>> idle_clients_;  // conns over TLS or WebSocket
     std::vector<role_entry> roles_;                  // by client index
     std::vector<publisher> publishers_;
     std::vector<subscriber> subscribers_;
     std::vector<filler> fillers_;
     std::vector<start_request> pending_starts_;
     std::size_t next_start_ = 0, ready_ = 0, failed_ = 0;
-    clock_type::time_point last_ready_at_;
     std::vector<std::uint32_t> waiting_;             // ring of publisher numbers waiting for budget
     std::size_t waiting_head_ = 0, waiting_count_ = 0;
     std::uint64_t deliveries_per_message_ = 1;
@@ -659,7 +580,7 @@ private:
     asio::steady_timer pace_timer_, watchdog_;
     clock_type::time_point paced_start_, watched_at_ = clock_type::now();
     double setup_seconds_ = 0, fill_seconds_ = 0, window_seconds_ = 0, drain_seconds_ = 0, own_cores_ = 0;
-    bool is_publishing_ = true, is_paced_ = false, is_measuring_ = false, is_holding_ = false, is_closing_ = false;
+    bool is_publishing_ = true, is_paced_ = false, is_measuring_ = false;
     std::string error_;
 };
 
