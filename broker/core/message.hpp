@@ -16,18 +16,12 @@ namespace mqttd::core {
 
 class message {
 public:
-    message(std::string_view topic, protocol::bytes_view payload, protocol::qos qos_level, bool retain);
-
-    std::string_view topic() const noexcept {
-        return {reinterpret_cast<const char*>(bytes_.data() + 2), topic_size_};
-    }
+    std::string_view topic() const noexcept { return {reinterpret_cast<const char*>(bytes() + 2), topic_size_}; }
     protocol::bytes_view payload() const noexcept {
-        return protocol::bytes_view{bytes_}.subspan(2 + topic_size_);
+        return protocol::bytes_view{bytes() + 2 + topic_size_, size_ - 2 - topic_size_};
     }
     // [MQTT-3.3.2] the topic name as it goes on the wire: two length bytes, then the topic.
-    protocol::bytes_view topic_section() const noexcept {
-        return protocol::bytes_view{bytes_}.first(2 + topic_size_);
-    }
+    protocol::bytes_view topic_section() const noexcept { return protocol::bytes_view{bytes(), 2 + topic_size_}; }
     protocol::qos qos_level() const noexcept { return qos_; }
     bool is_retained() const noexcept { return retain_; }
 
@@ -37,7 +31,12 @@ public:
     void set_storage_id(std::uint64_t id) const noexcept { storage_id_ = id; }
 
 private:
-    std::vector<std::uint8_t> bytes_;
+    friend std::shared_ptr<const message> make_message(std::string_view, protocol::bytes_view, protocol::qos, bool);
+    message(std::string_view topic, protocol::bytes_view payload, protocol::qos qos_level, bool retain) noexcept;
+    // The bytes follow the object in the same allocation (make_message).
+    const std::uint8_t* bytes() const noexcept { return reinterpret_cast<const std::uint8_t*>(this + 1); }
+
+    std::size_t size_;
     std::size_t topic_size_;
     protocol::qos qos_;
     bool retain_;
@@ -46,9 +45,7 @@ private:
 
 using message_ptr = std::shared_ptr<const message>;
 
-inline message_ptr make_message(std::string_view topic, protocol::bytes_view payload, protocol::qos qos_level,
-                                bool retain) {
-    return std::make_shared<const message>(topic, payload, qos_level, retain);
-}
+// One allocation per message: the reference count, the message and its bytes in one block.
+message_ptr make_message(std::string_view topic, protocol::bytes_view payload, protocol::qos qos_level, bool retain);
 
 }  // namespace mqttd::core
