@@ -28,7 +28,7 @@ inline std::string json_safe(std::string s) {
     return s;
 }
 
-enum class scenario { fanin, fanout, pairs, latency, conns, subs, retained };
+enum class scenario { fanin, fanout, pairs, latency, conns, subs, retained, shared };
 
 struct options {
     scenario kind = scenario::fanin;
@@ -53,7 +53,7 @@ struct options {
 };
 
 inline int usage() {
-    std::cerr << "usage: mqttd-bench fanin|fanout|pairs|latency|conns|subs|retained --port PORT [--host H]\n"
+    std::cerr << "usage: mqttd-bench fanin|fanout|pairs|latency|conns|subs|retained|shared --port PORT [--host H]\n"
                  "       [--qos 0|1|2] [--payload BYTES>=20] [--window N] [--publishers N] [--subscribers N]\n"
                  "       [--seconds S] [--warmup S] [--rate MSG_PER_S] [--connections N] [--entries N]\n"
                  "       [--outstanding N] [--concurrency N] [--fill-connections 4]\n"
@@ -63,7 +63,7 @@ inline int usage() {
 
 inline bool parse(int argc, char* argv[], options& o) {
     if (argc < 2) return false;
-    const std::string names[] = {"fanin", "fanout", "pairs", "latency", "conns", "subs", "retained"};
+    const std::string names[] = {"fanin", "fanout", "pairs", "latency", "conns", "subs", "retained", "shared"};
     const auto* found = std::find(std::begin(names), std::end(names), std::string{argv[1]});
     if (found == std::end(names)) return false;
     o.kind = static_cast<scenario>(found - std::begin(names));

@@ -22,6 +22,7 @@ Scenarios are mqttd-bench's, written NAME[:key=value,...] with its options as ke
     fanin:qos=1  pairs:qos=1,publishers=100  fanout:qos=0,subscribers=100  latency:qos=1,rate=5000
     conns:connections=2000  conns:connections=2000,transport=tls  conns:connections=2000,transport=ws
     subs:qos=1,entries=100000  retained:qos=1,entries=100000  subs:qos=1,entries=1000000,fill-connections=100
+    shared:qos=1,publishers=8,subscribers=10  (a $share group of 10 members)
 Both brokers get a TLS listener (a self-signed certificate made at start by openssl) for transport=tls, a
 WebSocket listener for transport=ws.
 """

@@ -16,6 +16,8 @@
 //             (conns_scenario.hpp)
 //   subs      --fill-connections (4) first subscribe to --entries filters bench/in/<k>/s, then fanin
 //   retained  --fill-connections (4) first publish --entries retained messages bench/in/<k>/r (QoS 1), then fanin
+//   shared    N publishers (8) -> a shared subscription group of M members (10) [bench/in/<n>, members on
+//             $share/bench/bench/in/+]: each message to one member; lost counted over the whole group
 //
 // Every payload starts with the publisher's number (u32), a sequence number (u64) and the send time (u64 ns,
 // steady clock), so each subscriber counts lost, duplicated and reordered messages per publisher, and every
@@ -151,6 +153,7 @@ private:
     unsigned subscriber_count() const noexcept {
         if (o_.kind == scenario::pairs) return pair_count();
         if (o_.kind == scenario::fanout) return o_.subscribers != 0 ? o_.subscribers : 100;
+        if (o_.kind == scenario::shared) return o_.subscribers != 0 ? o_.subscribers : 10;
         return 1;
     }
 
@@ -167,6 +170,7 @@ private:
     std::string filter_of(unsigned subscriber) const {
         if (o_.kind == scenario::fanout) return "bench/out";
         if (o_.kind == scenario::pairs) return "bench/pair/" + std::to_string(subscriber);
+        if (o_.kind == scenario::shared) return "$share/bench/bench/in/+";
         return "bench/in/+";
     }
 
@@ -521,11 +525,23 @@ private:
 
     void print_result() const {
         std::uint64_t lost = 0;
-        for (const auto& s : subscribers_) {
-            for (std::size_t k = 0; k < s.streams.size(); ++k) {
-                const auto sent = publishers_[s.first_publisher + k].sent;
-                const auto unique = s.streams[k].unique();
-                if (sent > unique) lost += sent - unique;
+        auto duplicates = counts_.duplicates;
+        if (o_.kind == scenario::shared) {
+            // Each member hears part of every publisher's stream: what counts is the group's total. (Gaps in one
+            // member's part are other members' turns, so reordering is not measured here.)
+            std::uint64_t sent = 0, unique = 0;
+            for (const auto& p : publishers_) sent += p.sent;
+            for (const auto& s : subscribers_)
+                for (const auto& stream : s.streams) unique += stream.unique();
+            lost = sent > unique ? sent - unique : 0;
+            duplicates += unique > sent ? unique - sent : 0;  // one message at two members
+        } else {
+            for (const auto& s : subscribers_) {
+                for (std::size_t k = 0; k < s.streams.size(); ++k) {
+                    const auto sent = publishers_[s.first_publisher + k].sent;
+                    const auto unique = s.streams[k].unique();
+                    if (sent > unique) lost += sent - unique;
+                }
             }
         }
         const auto w = window_seconds_ > 0 ? window_seconds_ : 1;
@@ -540,7 +556,7 @@ private:
                     static_cast<unsigned long long>(delivered_in_window_),
                     static_cast<double>(delivered_in_window_) / w, static_cast<double>(sent_in_window_) / w,
                     static_cast<unsigned long long>(sent_), static_cast<unsigned long long>(received_),
-                    static_cast<unsigned long long>(lost), static_cast<unsigned long long>(counts_.duplicates),
+                    static_cast<unsigned long long>(lost), static_cast<unsigned long long>(duplicates),
                     static_cast<unsigned long long>(counts_.reordered), static_cast<unsigned long long>(skipped_),
                     static_cast<unsigned long long>(written_off_), latency_.percentile(0.5),
                     latency_.percentile(0.9), latency_.percentile(0.99), latency_.percentile(0.999),
