@@ -224,8 +224,9 @@ std::vector<session::unfinished_share> session::unfinished_shared() const {
     inflight_.for_each([&found](const outbound_message& e) {
         if (e.share && e.state != outbound_state::awaiting_pubcomp) found.push_back({e.msg, e.share});
     });
-    for (const auto& q : queue_)
+    queue_.for_each([&found](const queued_message& q) {
         if (q.share) found.push_back({q.msg, q.share});
+    });
     return found;
 }
 

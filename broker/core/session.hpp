@@ -16,6 +16,7 @@
 #include "broker/core/access_rules.hpp"
 #include "broker/core/effects.hpp"
 #include "broker/core/inflight_window.hpp"
+#include "broker/core/lazy_deque.hpp"
 #include "broker/core/message.hpp"
 #include "protocol/packet.hpp"
 
@@ -158,7 +159,7 @@ private:
 
     std::map<std::string, protocol::qos, std::less<>> subscriptions_;
     inflight_window inflight_;
-    std::deque<queued_message> queue_;
+    lazy_deque<queued_message> queue_;
     std::size_t queued_bytes_ = 0;
     // [MQTT-4.3.3-2] QoS 2 packet ids received and PUBREC'd but not yet released: a re-sent PUBLISH with
     // one of these ids is acknowledged again but not routed again.
