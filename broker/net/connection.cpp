@@ -73,6 +73,34 @@ asio::awaitable<void> connection<Transport>::read_loop() {
             close(core::close_reason::network_error);
             co_return;
         }
+    } catch (const std::exception& e) {
+        failed(e);
+        co_return;
+    }
+    co_await read_packets(false);
+}
+
+// The last line of defence: one connection ends, the worker and every other client carry on.
+template <transport Transport>
+void connection<Transport>::failed(const std::exception& e) {
+    log_line{level::error} << "event=connection_failed client_id=" << logging::quoted{params_.client_id}
+                           << " addr=" << transport_.peer().address << " reason=" << logging::quoted{e.what()};
+    close(core::close_reason::network_error);
+}
+
+// Over TCP: bytes arrived at an idle connection (or the wait failed).
+template <transport Transport>
+void connection<Transport>::readable(const boost::system::error_code& ec) {
+    if (ec) return read_failed(ec);
+    if (is_closing_) return;
+    auto self = this->shared_from_this();
+    asio::co_spawn(worker_.context(), [self]() { return self->read_packets(true); }, asio::detached);
+}
+
+template <transport Transport>
+asio::awaitable<void> connection<Transport>::read_packets(bool is_readable) {
+    auto self = this->shared_from_this();  // the frame keeps the connection alive
+    try {
         while (!is_closing_) {
             // A client that does not read what it was sent is not read from either, until its backlog
             // drains (its acknowledgements would otherwise pile up); write_timeout ends a client that never reads.
@@ -81,16 +109,15 @@ asio::awaitable<void> connection<Transport>::read_loop() {
                 co_await backlog_drained_.async_wait(as_tuple_awaitable);
             }
             if (is_closing_) break;
-            if constexpr (requires { transport_.wait_readable(); }) {
-                // Idle between packets: hold no receive buffer while waiting for the next bytes.
+            if constexpr (requires { transport_.async_wait_readable([](boost::system::error_code) {}); }) {
+                // Idle between packets: hold no receive buffer, and no coroutine, while waiting for the next
+                // bytes. The wait's handler keeps the connection alive.
                 rx_.release_if_empty();
-                if (rx_.capacity() == 0) {
-                    if (const auto wait_ec = co_await transport_.wait_readable(); wait_ec) {
-                        read_failed(wait_ec);
-                        break;
-                    }
-                    if (is_closing_) break;
+                if (rx_.capacity() == 0 && !is_readable) {
+                    transport_.async_wait_readable([self](boost::system::error_code ec) { self->readable(ec); });
+                    co_return;
                 }
+                is_readable = false;  // bytes are there now: read them
             }
             // Room for the pending packet as its bytes arrive; its size was checked against the limit from the
             // fixed header, and a claim alone allocates nothing.
@@ -108,10 +135,7 @@ asio::awaitable<void> connection<Transport>::read_loop() {
             if (!co_await handle_received()) break;
         }
     } catch (const std::exception& e) {
-        // The last line of defence: one connection ends, the worker and every other client carry on.
-        log_line{level::error} << "event=connection_failed client_id=" << logging::quoted{params_.client_id}
-                               << " addr=" << transport_.peer().address << " reason=" << logging::quoted{e.what()};
-        close(core::close_reason::network_error);
+        failed(e);
     }
 }
 

@@ -37,11 +37,6 @@ asio::awaitable<io_result> tcp_transport::read_some(asio::mutable_buffer b) {
     co_return co_await socket_.async_read_some(b, as_tuple_awaitable);
 }
 
-asio::awaitable<boost::system::error_code> tcp_transport::wait_readable() {
-    auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, as_tuple_awaitable);
-    co_return ec;
-}
-
 asio::awaitable<io_result> tcp_transport::write_all(std::span<const asio::const_buffer> buffers) {
     co_return co_await asio::async_write(socket_, buffers, as_tuple_awaitable);
 }

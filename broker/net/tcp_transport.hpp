@@ -14,10 +14,13 @@ public:
 
     boost::asio::awaitable<boost::system::error_code> handshake();
     boost::asio::awaitable<io_result> read_some(boost::asio::mutable_buffer b);
-    // Returns once read_some would find bytes (or an error): an idle connection then needs no receive buffer.
-    // (TLS and WS have none of this: their layers below keep input of their own, which a wait on the socket
-    // would not see.)
-    boost::asio::awaitable<boost::system::error_code> wait_readable();
+    // Calls handler(error_code) once read_some would find bytes (or on an error): an idle connection then needs
+    // no receive buffer and no coroutine (connection.cpp). (TLS and WS have none of this: their layers below keep
+    // input of their own, which a wait on the socket would not see.)
+    template <class Handler>
+    void async_wait_readable(Handler&& handler) {
+        socket_.async_wait(boost::asio::ip::tcp::socket::wait_read, std::forward<Handler>(handler));
+    }
     boost::asio::awaitable<io_result> write_all(std::span<const boost::asio::const_buffer> buffers);
     void close();
     const peer_info& peer() const noexcept { return peer_; }
