@@ -27,6 +27,14 @@ inline core::connection_params params(std::string client_id, bool clean_session,
     return p;
 }
 
+inline protocol::publish publish(std::string_view topic, protocol::qos q, protocol::packet_id id, std::string_view payload) {
+    return protocol::publish{false, q, false, topic, id, bytes(payload)};
+}
+
+inline protocol::subscribe subscribe(protocol::packet_id id, std::string_view filter, protocol::qos q) {
+    return protocol::subscribe{id, {{filter, q}}};
+}
+
 // Control packets of type P the client received, in order.
 template <class P>
 std::vector<P> packets_of(const fake_client& c) {

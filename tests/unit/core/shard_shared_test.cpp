@@ -11,14 +11,6 @@ using protocol::qos;
 
 namespace {
 
-protocol::publish publish(std::string_view topic, qos q, protocol::packet_id id, std::string_view payload) {
-    return protocol::publish{false, q, false, topic, id, bytes(payload)};
-}
-
-protocol::subscribe subscribe(protocol::packet_id id, std::string_view filter, qos q) {
-    return protocol::subscribe{id, {{filter, q}}};
-}
-
 core::shard_options limits(std::size_t max_inflight, core::storage_mode storage = core::storage_mode::off) {
     core::shard_options o{{max_inflight, 1'000'000, 0}, {}};
     o.storage = storage;
@@ -31,6 +23,19 @@ void publish_numbered(shard_scheduler& s, std::size_t on, int n, qos q, std::mt1
     for (int i = 1; i <= n; ++i)
         s.send(pub, publish("jobs/x", q, static_cast<protocol::packet_id>(i), "pub:" + std::to_string(i)));
     s.run_until_quiet(rng);
+}
+
+struct two_members {
+    core::connection_id a, b;
+};
+
+// Clients "a" on shard 0 and "b" on shard 1 join $share/g/jobs/# at q; every shard reports to `log`.
+two_members join_two(shard_scheduler& s, intake_log& log, bool a_clean, bool b_clean, qos q = qos::at_least_once) {
+    for (std::size_t i = 0; i < s.size(); ++i) s.at(i).set_observer(&log);
+    const two_members m{s.connect(0, params("a", a_clean)), s.connect(1, params("b", b_clean))};
+    s.send(m.a, subscribe(1, "$share/g/jobs/#", q));
+    s.send(m.b, subscribe(1, "$share/g/jobs/#", q));
+    return m;
 }
 
 std::size_t total(const intake_log& log, std::initializer_list<const char*> ids) {
@@ -73,11 +78,7 @@ TEST_CASE("shard: a malformed $share filter gets SUBACK 0x80 and the others in t
 TEST_CASE("shard: UNSUBSCRIBE with the same $share string leaves the group") {
     shard_scheduler s{2};
     intake_log log;
-    for (std::size_t i = 0; i < s.size(); ++i) s.at(i).set_observer(&log);
-    const auto a = s.connect(0, params("a", true));
-    const auto b = s.connect(1, params("b", true));
-    s.send(a, subscribe(1, "$share/g/jobs/#", qos::at_least_once));
-    s.send(b, subscribe(1, "$share/g/jobs/#", qos::at_least_once));
+    const auto [a, b] = join_two(s, log, true, true);
     s.send(a, protocol::unsubscribe{2, {"$share/g/jobs/#"}});
     std::mt19937 rng{3};
     publish_numbered(s, 0, 10, qos::at_least_once, rng);
@@ -89,11 +90,7 @@ TEST_CASE("shard: UNSUBSCRIBE with the same $share string leaves the group") {
 TEST_CASE("shard: what a clean-session member held goes to the others when it ends, in flight and queued") {
     shard_scheduler s{2, limits(2)};
     intake_log log;
-    for (std::size_t i = 0; i < s.size(); ++i) s.at(i).set_observer(&log);
-    const auto a = s.connect(0, params("a", true));
-    const auto b = s.connect(1, params("b", true));
-    s.send(a, subscribe(1, "$share/g/jobs/#", qos::at_least_once));
-    s.send(b, subscribe(1, "$share/g/jobs/#", qos::at_least_once));
+    const auto [a, b] = join_two(s, log, true, true);
     std::mt19937 rng{5};
     publish_numbered(s, 0, 20, qos::at_least_once, rng);
     // a took 10: 2 in flight (never acknowledged) and 8 queued behind them; b acknowledges everything.
@@ -164,11 +161,7 @@ TEST_CASE("shard: with no member left, a group's message is counted and logged a
 TEST_CASE("shard: a persistent member that disconnects keeps what it was given, and gets it on reconnect") {
     shard_scheduler s{2, limits(10)};
     intake_log log;
-    for (std::size_t i = 0; i < s.size(); ++i) s.at(i).set_observer(&log);
-    const auto a = s.connect(0, params("a", false));
-    const auto b = s.connect(1, params("b", true));
-    s.send(a, subscribe(1, "$share/g/jobs/#", qos::at_least_once));
-    s.send(b, subscribe(1, "$share/g/jobs/#", qos::at_least_once));
+    const auto [a, b] = join_two(s, log, false, true);
     std::mt19937 rng{2};
     publish_numbered(s, 1, 4, qos::at_least_once, rng);
     REQUIRE(publishes_of(s.client(a)).size() == 2);

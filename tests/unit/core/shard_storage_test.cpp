@@ -28,10 +28,6 @@ std::vector<Op> ops_of(const shard_scheduler& s) {
     return out;
 }
 
-protocol::publish publish(std::string_view topic, qos q, protocol::packet_id id, std::string_view payload) {
-    return protocol::publish{false, q, false, topic, id, bytes(payload)};
-}
-
 // A persistent subscriber that subscribed (its SUBACK's storage completed) and went offline.
 void offline_subscriber(shard_scheduler& s, std::size_t shard, const std::string& id, std::string_view filter, qos q) {
     const auto c = s.connect(shard, params(id, false));

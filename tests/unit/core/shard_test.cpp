@@ -14,14 +14,6 @@ using protocol::qos;
 
 namespace {
 
-protocol::publish publish(std::string_view topic, qos q, protocol::packet_id id, std::string_view payload) {
-    return protocol::publish{false, q, false, topic, id, bytes(payload)};
-}
-
-protocol::subscribe subscribe(protocol::packet_id id, std::string_view filter, qos q) {
-    return protocol::subscribe{id, {{filter, q}}};
-}
-
 std::vector<std::string> payloads(const fake_client& c) {
     std::vector<std::string> out;
     for (const auto& p : publishes_of(c)) out.push_back(text(p.msg->payload()));
