@@ -117,6 +117,8 @@ def main():
     parser.add_argument("--dir", help="where the brokers' directories and stores go (default: a new temporary "
                                       "directory under /tmp, removed at the end)")
     args = parser.parse_args()
+    # The brokers run in directories of their own: relative paths would not resolve there.
+    args.mqttd, args.load = os.path.abspath(args.mqttd), os.path.abspath(args.load)
     if not os.access("/usr/sbin/mosquitto", os.X_OK):
         sys.exit("needs Debian's mosquitto (apt-get install mosquitto)")
 
