@@ -183,6 +183,7 @@ private:
     void submit(std::vector<storage::operation> ops, entry* waiter);
     void emit(entry& e, connection_output what);
     void store_retained_copy(entry& e, message_ptr& msg, protocol::qos granted);
+    message_ptr store_copy(const message& msg, const std::string& client_id, protocol::qos q, bool retain);
     void release(std::uint64_t ticket, bool ok);
     bool may_leave(const entry& e) const noexcept { return e.gate <= done_ticket_; }
     // For the least_inflight strategy of shared subscriptions: after every change to what a session holds.

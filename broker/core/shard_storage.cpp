@@ -112,14 +112,19 @@ void shard::store_retained_copy(entry& e, message_ptr& msg, protocol::qos grante
     if (options_.storage == storage_mode::off || !e.state->is_stored()) return;
     const auto q = std::min(msg->qos_level(), granted);
     if (q == protocol::qos::at_most_once) return;
-    auto copy = make_message(msg->topic(), msg->payload(), msg->qos_level(), true);
+    msg = store_copy(*msg, e.slot->client_id, q, true);
+}
+
+// A copy of msg with a stored body of its own, queued for one session (its only reference).
+message_ptr shard::store_copy(const message& msg, const std::string& client_id, protocol::qos q, bool retain) {
+    auto copy = make_message(msg.topic(), msg.payload(), msg.qos_level(), retain);
     copy->set_storage_id(options_.message_ids->fetch_add(1, std::memory_order_relaxed));
     std::vector<storage::operation> ops;
     ops.push_back(storage::put_message{stored_form(*copy, copy->storage_id()), 1});
     ops.push_back(storage::put_queue_entry{
-        e.slot->client_id, {copy->storage_id(), static_cast<std::uint8_t>(q), true, storage::delivery_state::queued, 0}});
+        client_id, {copy->storage_id(), static_cast<std::uint8_t>(q), retain, storage::delivery_state::queued, 0}});
     submit(std::move(ops), nullptr);
-    msg = std::move(copy);
+    return copy;
 }
 
 // A message a group member took and cannot finish (its session ended, or it was gone when the message came)
@@ -137,17 +142,8 @@ void shard::redispatch(const message_ptr& msg, const share_ref& share, std::uint
     ++stats_.shared_redispatched;
     auto m = msg;
     const auto q = std::min(msg->qos_level(), target.granted);
-    if (options_.storage != storage_mode::off && target.persistent && q != protocol::qos::at_most_once) {
-        auto copy = make_message(msg->topic(), msg->payload(), msg->qos_level(), msg->is_retained());
-        copy->set_storage_id(options_.message_ids->fetch_add(1, std::memory_order_relaxed));
-        std::vector<storage::operation> ops;
-        ops.push_back(storage::put_message{stored_form(*copy, copy->storage_id()), 1});
-        ops.push_back(storage::put_queue_entry{
-            target.session->client_id,
-            {copy->storage_id(), static_cast<std::uint8_t>(q), false, storage::delivery_state::queued, 0}});
-        submit(std::move(ops), nullptr);
-        m = std::move(copy);
-    }
+    if (options_.storage != storage_mode::off && target.persistent && q != protocol::qos::at_most_once)
+        m = store_copy(*msg, target.session->client_id, q, false);
     const auto owner = target.session->owner();
     delivery d{std::move(target.session), target.epoch, std::move(m), target.granted, std::move(target.share),
                static_cast<std::uint8_t>(redispatches + 1)};
