@@ -18,10 +18,10 @@
 #include "broker/logging/log.hpp"
 #include "broker/net/access_control.hpp"
 #include "broker/net/server.hpp"
+#include "broker/version.hpp"
 
 namespace {
 
-constexpr std::string_view version = "0.1.0";
 
 constexpr std::string_view usage = R"(Usage: mqttd [-c FILE] [-p PORT] [-v]
        mqttd --check -c FILE
@@ -145,10 +145,14 @@ int main(int argc, char** argv) {
         reload_signal.cancel();
         summary_timer.cancel();
     });
+    // Every reload (SIGHUP, and later other triggers) goes through this one function.
+    const auto reload_all = [&](std::string_view source) {
+        logging::log_line{logging::level::info} << "event=reload source=" << source;
+        server->reload();
+    };
     std::function<void(const boost::system::error_code&, int)> on_reload = [&](const boost::system::error_code& ec, int) {
         if (ec) return;
-        logging::log_line{logging::level::info} << "event=reload signal=SIGHUP";
-        server->reload();
+        reload_all("SIGHUP");
         reload_signal.async_wait(on_reload);
     };
     reload_signal.async_wait(on_reload);
