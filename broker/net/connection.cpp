@@ -300,7 +300,7 @@ void connection<Transport>::attached(bool session_present) {
                           << " addr=" << transport_.peer().address
                           << " username=" << logging::quoted{params_.username.value_or("")}
                           << " clean_session=" << params_.clean_session << " keepalive=" << params_.keep_alive
-                          << " session_present=" << session_present;
+                          << " session_present=" << session_present << " worker=" << worker_.index();
     session_ready_.cancel();
     schedule_check();  // the keepalive deadline, from now on
 }
