@@ -88,7 +88,7 @@ void connection<Transport>::failed(const std::exception& e) {
     close(core::close_reason::network_error);
 }
 
-// Over TCP: bytes arrived at an idle connection (or the wait failed).
+// Over TCP and TLS: bytes arrived at an idle connection (or the wait failed).
 template <transport Transport>
 void connection<Transport>::readable(const boost::system::error_code& ec) {
     if (ec) return read_failed(ec);

@@ -1,7 +1,7 @@
 #pragma once
 // One client's network connection, on one worker, over any transport: reads bytes, decodes packets, feeds
 // them to the session core and writes what it asks for. Two coroutines share the object (reader, writer; over
-// TCP the reader ends while the connection is idle and a readiness callback starts it again),
+// TCP and TLS the reader ends while the connection is idle and a readiness callback starts it again),
 // and its deadlines are entries in the worker's deadline queue; all run on the worker's single thread, so its
 // state needs no lock. Explicitly instantiated for each transport in connection.cpp.
 
@@ -44,7 +44,7 @@ private:
     enum class connect_verdict { rejected, check_password, accepted };
 
     boost::asio::awaitable<void> read_loop();
-    // The loop after the handshake. Over TCP it ends whenever the connection is idle, and readable() starts it
+    // The loop after the handshake. Over TCP and TLS it ends whenever the connection is idle, and readable() starts it
     // again when bytes arrive: an idle connection then holds no coroutine frame (about 1.4 KB).
     boost::asio::awaitable<void> read_packets(bool is_readable);  // is_readable: bytes are waiting
     void readable(const boost::system::error_code& ec);
