@@ -5,7 +5,10 @@
 // and its deadlines are entries in the worker's deadline queue; all run on the worker's single thread, so its
 // state needs no lock. Explicitly instantiated for each transport in connection.cpp.
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -81,6 +84,13 @@ private:
     std::shared_ptr<std::atomic<bool>> login_abandoned_;  // shared with a password check under way
 
     receive_buffer rx_;
+    // WebSocket has no readiness wait (Beast keeps input of its own): an idle connection's read waits with
+    // this small buffer instead of a receive buffer, and what it gets moves into rx_.
+    static constexpr bool has_readiness_wait =
+        requires(Transport& t) { t.async_wait_readable([](boost::system::error_code) {}); };
+    struct no_idle_bytes {};
+    [[no_unique_address]] std::conditional_t<has_readiness_wait, no_idle_bytes, std::array<std::uint8_t, 16>>
+        idle_bytes_;
 
     write_queue tx_;
     bool is_writing_ = false;
