@@ -50,9 +50,10 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "mqttd developers <dev@mqttd.local>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "MQTT 3.1.1 broker")
 set(CPACK_PACKAGE_DESCRIPTION
-    "mqttd is an MQTT 3.1.1 (and 3.1) broker in C++20 with one event loop per core. It serves TCP, TLS, \
-WebSocket and secure WebSocket listeners, QoS 0/1/2, retained messages, wills, persistent sessions \
-stored on disk (RocksDB), shared subscriptions, and Mosquitto's password and ACL files.")
+    "mqttd is an MQTT 3.1.1 (and 3.1) broker in C++20 with one event loop per core.
+It serves TCP, TLS, WebSocket and secure WebSocket listeners, QoS 0/1/2,
+retained messages, wills, persistent sessions stored on disk (RocksDB),
+shared subscriptions, and Mosquitto's password and ACL files.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 
@@ -66,9 +67,10 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE ${mqttd_deb_release})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Shared-library dependencies come from dpkg-shlibdeps on the binaries; adduser is what postinst runs.
+# Shared-library dependencies come from dpkg-shlibdeps on the binaries; adduser is what postinst runs, procps
+# has the unit's /bin/kill (ExecReload).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, procps")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "mosquitto-clients")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${mqttd_packaging_dir}/debian/conffiles
