@@ -203,8 +203,10 @@ class MosquittoSub:
             return "\n".join(self.output)
 
     def wait_subscribed(self, timeout=CLIENT_TIMEOUT):
-        ok = wait_until(lambda: "received SUBACK" in self.text() or self.proc.poll() is not None, timeout)
-        if not ok or "received SUBACK" not in self.text():
+        # "Subscribed (mid: N): codes" is printed after "received SUBACK", once the granted codes are known:
+        # a test reading the codes must not look between the two lines.
+        ok = wait_until(lambda: "Subscribed (mid:" in self.text() or self.proc.poll() is not None, timeout)
+        if not ok or "Subscribed (mid:" not in self.text():
             raise AssertionError("mosquitto_sub did not get a SUBACK within %.0f s (exit status %s):\n%s\n%s"
                                  % (timeout, self.proc.poll(), " ".join(self.cmd), self.text()))
         return self
