@@ -51,6 +51,7 @@ private:
     std::atomic<std::uint64_t> refused_{0};  // written by the accept loop only
     boost::asio::ip::tcp::acceptor acceptor_;
     std::uint16_t port_ = 0;
+    std::string name_;  // "tcp 127.0.0.1:1883", for the admin API
     std::size_t next_worker_ = 0;
 };
 
