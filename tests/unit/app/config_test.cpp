@@ -159,7 +159,7 @@ TEST_CASE("config: bad http listeners and admin keys name the file, key and prob
         return R"({"listeners": [{"type": "tcp", "port": 1883}, )" + http + "]" + rest + "}";
     };
     CHECK(error_of(base(R"({"type": "http"})")) == "test.json: listeners[1].port: missing (expected integer 0..65535)");
-    CHECK(error_of(base(R"({"type": "http", "port": 1, "path": "/x"})")) == "test.json: listeners[1].path: unknown key");
+    CHECK(error_of(base(R"({"type": "http", "port": 1, "path": "/x"})")) == "test.json: listeners[1].path: unknown key (did you mean \"port\"?)");
     CHECK(error_of(base(R"({"type": "http", "port": 1, "cert_file": "c"})")) == "test.json: listeners[1].cert_file: unknown key");
     CHECK(error_of(base(R"({"type": "http", "port": 1, "bind": "localhost"})")) ==
           "test.json: listeners[1].bind: expected an IP address, got \"localhost\"");
@@ -171,8 +171,8 @@ TEST_CASE("config: bad http listeners and admin keys name the file, key and prob
           R"(test.json: listeners[1].type: missing (expected "tcp", "tls", "ws", "wss" or "http"))");
     CHECK(error_of(base(R"({"type": "http", "port": 1})", R"(, "admin": {"metrics_auth": true})")) ==
           "test.json: admin.password_file: missing (metrics_auth needs the admin password file)");
-    CHECK(error_of(base(R"({"type": "http", "port": 1})", R"(, "admin": {"password": "x"})")) ==
-          "test.json: admin.password: unknown key (did you mean \"password_file\"?)");
+    CHECK(error_of(base(R"({"type": "http", "port": 1})", R"(, "admin": {"pasword_file": "x"})")) ==
+          "test.json: admin.pasword_file: unknown key (did you mean \"password_file\"?)");
     CHECK(error_of(base(R"({"type": "http", "port": 1})", R"(, "admin": {"idle_timeout": 0})")) ==
           "test.json: admin.idle_timeout: expected a number from 0.1 to 3600, got 0");
     CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1883}], "admin": {"password_file": "p"}})") ==
