@@ -99,7 +99,8 @@ struct session_view {
 };
 
 // What the admin API's kick found.
-enum class kick_result : std::uint8_t { kicked, discarded, not_connected, not_found, busy };
+// `discarded`: an offline session discarded; `not_connected`: an offline session left as it was.
+enum class kick_result : std::uint8_t { kicked, kicked_and_discarded, discarded, not_connected, not_found, busy };
 
 // Sees every message a session takes in (tests check exactly-once and order with it).
 class shard_observer {

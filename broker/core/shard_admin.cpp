@@ -56,7 +56,7 @@ kick_result shard::kick(std::string_view client_id, bool discard_session, time_p
     if (was_connected) session_ended(*e, close_reason::kicked, "kicked by the admin API", true);
     if (discard_session && is_persistent) {
         if (auto* still = find(slot.get())) discard(*still);
-        return kick_result::discarded;
+        return was_connected ? kick_result::kicked_and_discarded : kick_result::discarded;
     }
     return was_connected ? kick_result::kicked : kick_result::not_connected;
 }

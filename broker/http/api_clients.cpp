@@ -77,12 +77,15 @@ reply kick_client(net::server& broker, const std::string& client_id, const reque
     case core::kick_result::not_found: return error_reply(404, "no client \"" + client_id + "\"");
     case core::kick_result::busy: return error_reply(409, "the session is moving between workers; try again");
     case core::kick_result::kicked:
+    case core::kick_result::kicked_and_discarded:
     case core::kick_result::discarded:
     case core::kick_result::not_connected: break;
     }
     return json_reply(200, json{{"client_id", client_id},
-                                {"was_connected", *result != core::kick_result::not_connected},
-                                {"session_discarded", *result == core::kick_result::discarded}});
+                                {"was_connected", *result == core::kick_result::kicked ||
+                                                      *result == core::kick_result::kicked_and_discarded},
+                                {"session_discarded", *result == core::kick_result::discarded ||
+                                                          *result == core::kick_result::kicked_and_discarded}});
 }
 
 }  // namespace mqttd::http
