@@ -233,6 +233,16 @@ class AdminApi(BrokerTestCase):
         self.assertEqual(got, ["ret/2", "ret/bin"])
         p.publish("ret/marker", b"marker", qos=1)
         self.assertEqual(s.messages_before("marker"), [], "the deleted retained message is not sent")
+        # The stored copy went too: a restart on the same store does not bring it back.
+        p.close()
+        s.close()
+        self.broker.stop()
+        self.broker.restart()
+        self.broker.wait_log("event=http_listening", count=2)
+        line = self.broker.log_lines("event=http_listening")[-1]
+        self.http = int(re.search(r" addr=\S+:(\d+)", line).group(1))
+        self.assertEqual([m["topic"] for m in self.get("/api/v1/retained").json()["retained"]],
+                         ["other", "ret/2", "ret/bin"], "after a restart")
 
     # ------------------------------------------------------------------------------ reload and errors
 
