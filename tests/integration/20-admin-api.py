@@ -133,6 +133,16 @@ class AdminApi(BrokerTestCase):
         self.expect(curl(port, "/api/v1/clients"), 403, "no admin.password_file: the API is never open")
         self.expect(curl(port, "/metrics", auth=None), 200)
 
+    def test_broken_admin_password_file_stops_start_up(self):
+        broken = os.path.join(self.dir, "broken.pw")
+        with open(broken, "w") as f:
+            f.write("admin:$5$not-a-hash-mqttd-reads\n")
+        config = {"listeners": [{"type": "tcp", "bind": HOST, "port": 0}, {"type": "http", "bind": HOST, "port": 0}],
+                  "admin": {"password_file": broken}, "persistence": {"enabled": False}}
+        code, log = harness.broker.run_mqttd_once(TARGET.path, config, harness.base_dir(), timeout=10)
+        self.assertEqual(code, 2, "a broken admin.password_file is a configuration error\n" + log)
+        self.assertIn("broken.pw:1:", log, "the message names the file and line")
+
     # ---------------------------------------------------------------------------------------- clients
 
     def test_list_page_and_inspect_clients(self):
