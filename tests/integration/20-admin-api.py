@@ -13,6 +13,7 @@ mqttd only: Mosquitto has no such API.
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -67,7 +68,8 @@ def curl(port, path, method="GET", auth=ADMIN, data=None, timeout=10.0):
 
 class AdminApi(BrokerTestCase):
     # admin keys per test, beside the password file
-    admin_overrides = {"test_failed_logins_are_slowed": {"failed_login_delay": 0.4}}
+    admin_overrides = {"test_failed_logins_are_slowed": {"failed_login_delay": 0.4},
+                       "test_idle_connection_times_out_and_connections_are_bounded": {"idle_timeout": 0.5}}
 
     def setUp(self):
         super().setUp()
@@ -269,6 +271,21 @@ class AdminApi(BrokerTestCase):
         self.assertEqual(r["ok"], False)
         self.assertIn("admin.pw", r["message"])
         self.expect(self.get("/api/v1/broker", auth=("second", "pw-2")), 200, "a broken file keeps the old one")
+
+    def test_idle_connection_times_out_and_connections_are_bounded(self):
+        idle = socket.create_connection((HOST, self.http), timeout=5)
+        self.addCleanup(idle.close)
+        start = time.monotonic()
+        self.assertEqual(idle.recv(1), b"", "an idle HTTP connection is closed")
+        self.assertLess(time.monotonic() - start, 3.0, "within about idle_timeout (0.5 s)")
+        # max_connections (16 by default): the 17th open connection is closed at once.
+        held = [socket.create_connection((HOST, self.http), timeout=5) for _ in range(16)]
+        for h in held:
+            self.addCleanup(h.close)
+        extra = socket.create_connection((HOST, self.http), timeout=5)
+        self.addCleanup(extra.close)
+        self.assertEqual(extra.recv(1), b"", "past max_connections the connection is closed")
+        self.broker.wait_log("event=http_refused")
 
     def test_bad_requests(self):
         self.expect(self.get("/api/v1/nothing"), 404)
