@@ -171,8 +171,7 @@ void read_tls_keys(object_reader& r, net::tls_options& tls) {
 net::listener_options read_listener(const json& value, const std::string& file, const std::string& path) {
     object_reader r{value, file, path};
     net::listener_options l;
-    if (r.find("type") == nullptr) r.fail(r.key_path("type"), R"(missing (expected "tcp", "tls", "ws" or "wss"))");
-    const auto type = r.get_choice("type", "tcp", {"tcp", "tls", "ws", "wss"});
+    const auto type = r.get_choice("type", "tcp", {"tcp", "tls", "ws", "wss", "http"});
     l.type = type == "tls" ? net::listener_type::tls
              : type == "ws" ? net::listener_type::ws
              : type == "wss" ? net::listener_type::wss
@@ -195,6 +194,41 @@ net::listener_options read_listener(const json& value, const std::string& file, 
 }
 
 std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds{static_cast<long long>(s * 1000)}; }
+
+// A listener of type "http" (README: "HTTP listener, metrics and the admin API"): /metrics and the admin API.
+http::http_listener_options read_http_listener(const json& value, const std::string& file, const std::string& path) {
+    object_reader r{value, file, path};
+    http::http_listener_options l;
+    r.find("type");
+    l.bind = r.get_string("bind", "127.0.0.1");
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(l.bind, ec);
+    if (ec) r.fail(r.key_path("bind"), "expected an IP address, got \"" + l.bind + "\"");
+    if (r.find("port") == nullptr) r.fail(r.key_path("port"), "missing (expected integer 0..65535)");
+    l.port = static_cast<std::uint16_t>(r.get_integer("port", 8081, 0, 65535));
+    l.max_connections = static_cast<std::size_t>(r.get_integer("max_connections", 16, 1, 10'000));
+    r.reject_unknown_keys();
+    return l;
+}
+
+// The "admin" section. Without password_file the API answers 403 to everyone: it is never open.
+http::admin_options read_admin(object_reader& root, bool has_http_listener) {
+    http::admin_options a;
+    const auto* section = root.find("admin");
+    if (section == nullptr) return a;
+    object_reader r{*section, root.file(), "admin"};
+    a.password_file = r.get_string("password_file", "");
+    a.metrics_auth = r.get_bool("metrics_auth", false);
+    if (a.metrics_auth && a.password_file.empty())
+        r.fail(r.key_path("password_file"), "missing (metrics_auth needs the admin password file)");
+    a.failed_login_delay = seconds(r.get_number("failed_login_delay", 1, 0, 60));
+    a.max_failed_login_delay = seconds(r.get_number("max_failed_login_delay", 30, 0, 3600));
+    a.idle_timeout = seconds(r.get_number("idle_timeout", 30, 0.1, 3600));
+    a.max_request_bytes = static_cast<std::size_t>(r.get_integer("max_request_bytes", 64 * 1024, 1024, 16 * 1024 * 1024));
+    r.reject_unknown_keys();
+    if (!has_http_listener) root.fail("admin", "set, but no listener has type \"http\"");
+    return a;
+}
 
 std::size_t size_value(object_reader& r, const std::string& key, std::size_t fallback, long long min, long long max) {
     return static_cast<std::size_t>(r.get_integer(key, static_cast<long long>(fallback), min, max));
@@ -307,8 +341,20 @@ config parse_config(const std::string& text, const std::string& file) {
     if (listeners == nullptr) r.fail("listeners", "missing (expected an array of listeners)");
     if (!listeners->is_array() || listeners->empty())
         r.fail("listeners", "expected a non-empty array of listeners, got " + object_reader::describe(*listeners));
-    for (std::size_t i = 0; i < listeners->size(); ++i)
-        c.server.listeners.push_back(read_listener((*listeners)[i], file, "listeners[" + std::to_string(i) + "]"));
+    for (std::size_t i = 0; i < listeners->size(); ++i) {
+        const auto& l = (*listeners)[i];
+        const auto path = "listeners[" + std::to_string(i) + "]";
+        if (l.is_object() && !l.contains("type"))
+            r.fail(path + ".type", R"(missing (expected "tcp", "tls", "ws", "wss" or "http"))");
+        if (l.is_object() && l["type"] == "http") {
+            c.http.listeners.push_back(read_http_listener(l, file, path));
+        } else {
+            c.server.listeners.push_back(read_listener(l, file, path));
+        }
+    }
+    if (c.server.listeners.empty())
+        r.fail("listeners", R"(expected at least one MQTT listener ("tcp", "tls", "ws" or "wss"))");
+    c.http.admin = read_admin(r, !c.http.listeners.empty());
 
     c.server.threads = static_cast<std::size_t>(r.get_integer("threads", 0, 0, 1024));
     const auto level = r.get_choice("log_level", "info", {"error", "warning", "info", "debug"});

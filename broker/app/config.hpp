@@ -5,13 +5,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "broker/http/http_options.hpp"
 #include "broker/logging/log.hpp"
 #include "broker/net/server_options.hpp"
 
 namespace mqttd::app {
 
 struct config {
-    net::server_options server;
+    net::server_options server;  // MQTT listeners and everything else of the broker
+    http::http_options http;     // listeners of type "http" and the "admin" section
     logging::level log_level = logging::level::info;
 };
 

@@ -1,20 +1,25 @@
 // mqttd: parse the command line, load the configuration, run the server until SIGINT/SIGTERM.
 
 #include <csignal>
+#include <future>
 #include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "auth/load_error.hpp"
+#include "auth/password_file.hpp"
 #include "broker/app/config.hpp"
+#include "broker/http/server.hpp"
 #include "broker/logging/log.hpp"
 #include "broker/net/access_control.hpp"
 #include "broker/net/server.hpp"
@@ -34,6 +39,36 @@ MQTT 3.1.1 broker.
       --version       print the version and exit
   -h, --help          print this help and exit
 )";
+
+// /metrics until the stats renderer takes over: the broker's counters in the Prometheus text format.
+std::string counters_as_prometheus(const mqttd::net::counters_snapshot& c) {
+    using namespace mqttd;
+    std::string out;
+    const auto counter = [&](const std::string& name, const std::string& help) {
+        out += "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n";
+    };
+    counter("mqttd_messages_dropped_total", "Messages a session did not take, by reason.");
+    for (std::size_t i = 0; i < c.dropped.size(); ++i)
+        out += std::string{"mqttd_messages_dropped_total{reason=\""} + core::to_string(static_cast<core::drop_reason>(i)) +
+               "\"} " + std::to_string(c.dropped[i]) + "\n";
+    counter("mqttd_connections_closed_total", "Network connections ended, by reason.");
+    for (std::size_t i = 0; i < c.closes.size(); ++i)
+        out += std::string{"mqttd_connections_closed_total{reason=\""} + core::to_string(static_cast<core::close_reason>(i)) +
+               "\"} " + std::to_string(c.closes[i]) + "\n";
+    const std::pair<const char*, std::uint64_t> plain[] = {
+        {"mqttd_sessions_expired_total", c.sessions_expired},
+        {"mqttd_takeovers_total", c.takeovers},
+        {"mqttd_superseded_connects_total", c.superseded_connects},
+        {"mqttd_session_moves_total", c.session_moves},
+        {"mqttd_unforeseen_states_total", c.unforeseen_states},
+        {"mqttd_refused_connections_total", c.refused_connections},
+    };
+    for (const auto& [name, value] : plain) {
+        counter(name, "See README, Operating mqttd.");
+        out += std::string{name} + " " + std::to_string(value) + "\n";
+    }
+    return out;
+}
 
 struct command_line {
     std::optional<std::string> config_file;
@@ -99,6 +134,7 @@ int main(int argc, char** argv) {
         // The password and ACL files are part of the configuration: --check reads them too.
         try {
             const net::access_control files{cfg.server.auth};
+            if (!cfg.http.admin.password_file.empty()) auth::password_file::load(cfg.http.admin.password_file);
         } catch (const auth::load_error& e) {
             std::cerr << e.what() << "\n";
             return 2;
@@ -121,8 +157,38 @@ int main(int argc, char** argv) {
     boost::asio::signal_set reload_signal{signals_context, SIGHUP};
 
     std::optional<net::server> server;
+    std::optional<http::server> http_server;
+    // Every reload (SIGHUP, POST /api/v1/reload) goes through this one function, on the main thread.
+    const auto reload_all = [&](std::string_view source) -> http::reload_result {
+        logging::log_line{logging::level::info} << "event=reload source=" << source;
+        server->reload();
+        if (http_server) {
+            try {
+                http_server->reload_passwords();
+            } catch (const std::exception& e) {
+                logging::log_line{logging::level::warning}
+                    << "event=admin_auth_reload_failed reason=" << logging::quoted{e.what()} << " kept=previous";
+                return {false, std::string{"admin.password_file: "} + e.what()};
+            }
+        }
+        return {true, "reloaded"};
+    };
     try {
         server.emplace(cfg.server);
+        if (!cfg.http.listeners.empty()) {
+            http::api_hooks hooks;
+            hooks.metrics_source = [&] { return counters_as_prometheus(server->counters()); };
+            // On the HTTP thread: the reload itself runs on the main thread, one at a time with SIGHUP's.
+            hooks.reload_action = [&]() -> http::reload_result {
+                auto task = std::make_shared<std::packaged_task<http::reload_result()>>([&] { return reload_all("api"); });
+                auto result = task->get_future();
+                boost::asio::post(signals_context, [task] { (*task)(); });
+                if (result.wait_for(std::chrono::seconds{30}) != std::future_status::ready)
+                    return {false, "the reload did not finish in 30 s"};
+                return result.get();
+            };
+            http_server.emplace(cfg.http, *server, std::move(hooks));
+        }
     } catch (const auth::load_error& e) {
         // A broken password or ACL file is a configuration error: file, line, reason, and exit 2.
         std::cerr << e.what() << "\n";
@@ -137,6 +203,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     server->start();
+    if (http_server) http_server->start();
 
     // Once a minute, a line summing up drops and refusals (only when something changed).
     boost::asio::steady_timer summary_timer{signals_context};
@@ -145,11 +212,6 @@ int main(int argc, char** argv) {
         reload_signal.cancel();
         summary_timer.cancel();
     });
-    // Every reload (SIGHUP, and later other triggers) goes through this one function.
-    const auto reload_all = [&](std::string_view source) {
-        logging::log_line{logging::level::info} << "event=reload source=" << source;
-        server->reload();
-    };
     std::function<void(const boost::system::error_code&, int)> on_reload = [&](const boost::system::error_code& ec, int) {
         if (ec) return;
         reload_all("SIGHUP");
@@ -166,6 +228,7 @@ int main(int argc, char** argv) {
     summary_timer.async_wait(on_summary);
     signals_context.run();
 
+    if (http_server) http_server->stop();  // before the broker: its requests wait on the workers
     server->stop(std::chrono::seconds{3});
     server->log_summary();  // what changed since the last minute's line
     std::fflush(stderr);

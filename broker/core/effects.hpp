@@ -28,8 +28,9 @@ enum class close_reason {
     connect_rejected,    // CONNACK with a non-zero code was sent [MQTT-3.2.2-5]
     write_timeout,       // the client stopped reading: writes made no progress for write_timeout
     storage_failed,      // what this client's last packets needed could not be stored: it will resend
+    kicked,              // an operator closed it (admin API): the will is published
 };
-inline constexpr std::size_t close_reason_count = 10;
+inline constexpr std::size_t close_reason_count = 11;
 
 const char* to_string(close_reason r) noexcept;
 

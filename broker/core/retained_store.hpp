@@ -26,6 +26,9 @@ public:
     // Appends every retained message whose topic matches the filter ('$' rule included).
     void match(std::string_view filter, std::vector<message_ptr>& out) const;
 
+    // Removes the topic's retained message, if any.
+    void erase(std::string_view topic);
+
     std::size_t size() const noexcept { return count_; }
     // Topic and payload bytes of every retained message.
     std::size_t bytes() const noexcept { return bytes_; }
@@ -36,8 +39,6 @@ private:
         message_ptr msg;
         bool is_empty() const noexcept { return children.empty() && !msg; }
     };
-
-    void erase(std::string_view topic);
 
     node root_;
     std::size_t count_ = 0;

@@ -87,4 +87,11 @@ void router::retained_for(std::string_view filter, std::vector<message_ptr>& out
     retained_.read()->match(filter, out);
 }
 
+void router::erase_retained(std::string_view filter, std::vector<message_ptr>& out) {
+    auto retained = retained_.write();
+    const auto first = out.size();
+    retained->match(filter, out);
+    for (auto i = first; i < out.size(); ++i) retained->erase(out[i]->topic());
+}
+
 }  // namespace mqttd::core

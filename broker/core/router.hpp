@@ -39,6 +39,9 @@ public:
     bool pick_shared(const share_ref& tag, std::string_view publisher, subscriber& out) const;
 
     void retained_for(std::string_view filter, std::vector<message_ptr>& out) const;
+    // Removes every retained message the filter matches, as if an empty retained message had been published
+    // to each topic but without delivering one [MQTT-3.3.1-10]; appends what it removed to `out`.
+    void erase_retained(std::string_view filter, std::vector<message_ptr>& out);
 
     std::size_t subscription_count() const { return tree_.read()->subscription_count(); }
     std::size_t retained_count() const { return retained_.read()->size(); }

@@ -331,6 +331,7 @@ const char* to_string(close_reason r) noexcept {
     case close_reason::connect_rejected: return "connect_rejected";
     case close_reason::write_timeout: return "write_timeout";
     case close_reason::storage_failed: return "storage_failed";
+    case close_reason::kicked: return "kicked";
     }
     return "unknown";
 }

@@ -29,6 +29,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -82,6 +85,23 @@ struct shard_stats {
     std::uint64_t shared_undeliverable = 0;  // ... when the group had no member left (logged)
 };
 
+// What the admin API shows of one session (shard_admin.cpp): a copy, made on the owner's thread.
+struct session_view {
+    std::string client_id;
+    std::optional<std::string> username;
+    connection_id conn = 0;  // 0: offline
+    bool clean_session = true;
+    std::uint16_t keep_alive = 0;
+    std::vector<std::pair<std::string, protocol::qos>> subscriptions;
+    std::size_t inflight = 0;
+    std::size_t queued = 0;
+    std::size_t queued_bytes = 0;
+};
+
+// What the admin API's kick found.
+// `discarded`: an offline session discarded; `not_connected`: an offline session left as it was.
+enum class kick_result : std::uint8_t { kicked, kicked_and_discarded, discarded, not_connected, not_found, busy };
+
 // Sees every message a session takes in (tests check exactly-once and order with it).
 class shard_observer {
 public:
@@ -125,6 +145,16 @@ public:
     // `messages` holds the bodies its queue refers to.
     void restore(const storage::recovered_session& stored, const std::unordered_map<std::uint64_t, message_ptr>& messages,
                  time_point now);
+
+    // shard_admin.cpp: the admin API's views and actions, on this shard's thread like every other input.
+    // Every session on this shard (online and offline), and the one with this client id, if it is here.
+    std::vector<session_view> sessions() const;
+    std::optional<session_view> session_of(std::string_view client_id) const;
+    // Closes the client's connection as the broker would on a keepalive timeout (its will is published), and,
+    // with `discard_session`, discards its persistent session too. `busy`: the session is moving between shards.
+    kick_result kick(std::string_view client_id, bool discard_session, time_point now);
+    // Removes the retained messages the filter matches (and their stored copies). Returns how many.
+    std::size_t delete_retained(std::string_view filter, time_point now);
 
     output& out() noexcept { return out_; }
 

@@ -334,6 +334,12 @@ void connection<Transport>::closed_by_shard(const core::close_connection& why) {
 }
 
 template <transport Transport>
+connection_info connection<Transport>::info() const {
+    return {transport_.peer().address, policy_.listener_name != nullptr ? *policy_.listener_name : std::string{},
+            connected_since_};
+}
+
+template <transport Transport>
 void connection<Transport>::shut_down() {
     close(core::close_reason::server_shutdown);
 }

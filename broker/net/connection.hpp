@@ -41,6 +41,7 @@ public:
     void closed_by_shard(const core::close_connection& why) override;
     void shut_down() override;
     void on_deadline(core::time_point at, core::time_point now) override;
+    connection_info info() const override;
 
 private:
     enum class phase { awaiting_connect, authenticating, awaiting_session, attached };
@@ -99,6 +100,7 @@ private:
     bool is_closing_ = false;
     bool is_closed_ = false;
 
+    std::chrono::system_clock::time_point connected_since_ = std::chrono::system_clock::now();
     core::time_point connect_deadline_;
     core::time_point close_deadline_ = core::time_point::max();
     core::time_point next_check_ = core::time_point::max();  // the earliest entry in the worker's deadline queue

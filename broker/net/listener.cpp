@@ -71,6 +71,7 @@ listener::listener(const listener_options& options, shared_state& shared)
         if (!ec || options_.port != 0 || ec != asio::error::address_in_use) break;
     }
     if (ec) throw std::runtime_error{"cannot listen on " + where + ": " + ec.message()};
+    name_ = std::string{to_string(options_.type)} + " " + format_endpoint(tcp::endpoint{address, port_});
 }
 
 void listener::start() {
@@ -107,7 +108,7 @@ void listener::reload_tls() {
 // On the target worker's thread. The TLS context is taken now, so a reload affects only later connections.
 void listener::start_connection(worker& target, tcp::socket socket, std::string peer, connection_ticket ticket) {
     const connection_policy policy{uses_tls(options_.type) && options_.tls.use_identity_as_username,
-                                   options_.allow_anonymous.value_or(shared_.options.auth.allow_anonymous)};
+                                   options_.allow_anonymous.value_or(shared_.options.auth.allow_anonymous), &name_};
     switch (options_.type) {
     case listener_type::tcp:
         std::make_shared<connection<tcp_transport>>(target, tcp_transport{std::move(socket), std::move(peer)}, policy,

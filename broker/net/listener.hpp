@@ -51,6 +51,7 @@ private:
     std::atomic<std::uint64_t> refused_{0};  // written by the accept loops
     std::vector<boost::asio::ip::tcp::acceptor> acceptors_;  // [i] on workers_[i]
     std::uint16_t port_ = 0;
+    std::string name_;  // "tcp 127.0.0.1:1883", for the admin API
 };
 
 }  // namespace mqttd::net

@@ -95,7 +95,7 @@ void server::log_summary() {
         line << " dropped_" << core::to_string(static_cast<core::drop_reason>(i)) << "=" << now.dropped[i];
     for (const auto why : {core::close_reason::protocol_error, core::close_reason::connect_timeout,
                            core::close_reason::keepalive_timeout, core::close_reason::write_timeout,
-                           core::close_reason::session_taken_over})
+                           core::close_reason::session_taken_over, core::close_reason::kicked})
         line << " closed_" << core::to_string(why) << "=" << now.closes[static_cast<std::size_t>(why)];
     line << " refused_max_connections=" << now.refused_connections << " sessions_expired=" << now.sessions_expired
          << " superseded_connects=" << now.superseded_connects << " unforeseen_states=" << now.unforeseen_states;

@@ -58,6 +58,7 @@ inline constexpr std::size_t max_connect_packet_size = 5 + 12 + 5 * (2 + 65'535)
 struct connection_policy {
     bool use_identity_as_username = false;  // TLS: the client certificate's CN is the username, no password
     bool allow_anonymous = true;            // clients without a username are accepted
+    const std::string* listener_name = nullptr;  // "tcp 127.0.0.1:1883" (the listener outlives its connections)
 };
 
 struct auth_options {

@@ -3,9 +3,19 @@
 // shard's connection actions. Implemented by connection<Transport>; called only on the connection's own
 // worker thread, and never calls back into the shard from these methods.
 
+#include <chrono>
+#include <string>
+
 #include "broker/core/shard_message.hpp"
 
 namespace mqttd::net {
+
+// Where a connection comes from, for the admin API.
+struct connection_info {
+    std::string address;   // "127.0.0.1:53122"
+    std::string listener;  // "tcp 127.0.0.1:1883"
+    std::chrono::system_clock::time_point connected_since{};
+};
 
 class session_host {
 public:
@@ -23,6 +33,7 @@ public:
     virtual void shut_down() = 0;
     // One of the deadlines it gave the worker's deadline queue has come: the one it asked for at `at`.
     virtual void on_deadline(core::time_point at, core::time_point now) = 0;
+    virtual connection_info info() const = 0;
 };
 
 }  // namespace mqttd::net

@@ -66,6 +66,12 @@ void worker::remove_connection(core::connection_id id) {
     if (is_stopping_ && !is_destroying_ && connections_.empty()) deadlines_.stop();
 }
 
+std::optional<connection_info> worker::connection_info_of(core::connection_id id) const {
+    const auto it = connections_.find(id);
+    if (it == connections_.end()) return std::nullopt;
+    return it->second->info();
+}
+
 void worker::carry_out() {
     auto& out = shard_.out();
     while (!out.actions.empty() || !blocked_changes_.empty()) {

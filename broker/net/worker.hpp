@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -72,6 +73,9 @@ public:
     // On this worker's thread: a connection's unsent bytes crossed max_outbound_bytes. Reaches the shard at
     // once, or right after the actions being carried out, when it happens during one of them.
     void write_blocked(core::connection_id id, bool is_blocked);
+
+    // On this worker's thread: where the connection with this id comes from; nullopt when it is gone.
+    std::optional<connection_info> connection_info_of(core::connection_id id) const;
 
     // Warning: called from all threads. Messages from another worker's shard, in that shard's order.
     void post_messages(std::vector<core::shard_message>&& batch);

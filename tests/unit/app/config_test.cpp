@@ -129,3 +129,54 @@ TEST_CASE("config: shared subscription strategies, broker-wide and per group") {
     CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "shared_subscription_groups": []})") ==
           "test.json: shared_subscription_groups: expected an object, got an array");
 }
+
+TEST_CASE("config: an http listener goes to config.http, not to the MQTT listeners") {
+    const auto c = parse_config(R"({"listeners": [{"type": "tcp", "port": 1883},
+                                                  {"type": "http", "bind": "127.0.0.1", "port": 8081, "max_connections": 4}],
+                                    "admin": {"password_file": "admin.pw", "metrics_auth": true, "idle_timeout": 5,
+                                              "failed_login_delay": 0.5, "max_request_bytes": 4096}})", "f");
+    REQUIRE(c.server.listeners.size() == 1);
+    REQUIRE(c.http.listeners.size() == 1);
+    CHECK(c.http.listeners[0].port == 8081);
+    CHECK(c.http.listeners[0].max_connections == 4);
+    CHECK(c.http.admin.password_file == "admin.pw");
+    CHECK(c.http.admin.metrics_auth);
+    CHECK(c.http.admin.idle_timeout == std::chrono::seconds{5});
+    CHECK(c.http.admin.failed_login_delay == std::chrono::milliseconds{500});
+    CHECK(c.http.admin.max_request_bytes == 4096);
+}
+
+TEST_CASE("config: http listener and admin defaults; the API is off without a password file") {
+    const auto c = parse_config(R"({"listeners": [{"type": "tcp", "port": 1883}, {"type": "http", "port": 0}]})", "f");
+    CHECK(c.http.listeners[0].bind == "127.0.0.1");
+    CHECK(c.http.listeners[0].max_connections == 16);
+    CHECK(c.http.admin.password_file.empty());
+    CHECK_FALSE(c.http.admin.metrics_auth);
+}
+
+TEST_CASE("config: bad http listeners and admin keys name the file, key and problem") {
+    const auto base = [](const std::string& http, const std::string& rest = "") {
+        return R"({"listeners": [{"type": "tcp", "port": 1883}, )" + http + "]" + rest + "}";
+    };
+    CHECK(error_of(base(R"({"type": "http"})")) == "test.json: listeners[1].port: missing (expected integer 0..65535)");
+    CHECK(error_of(base(R"({"type": "http", "port": 1, "path": "/x"})")) == "test.json: listeners[1].path: unknown key (did you mean \"port\"?)");
+    CHECK(error_of(base(R"({"type": "http", "port": 1, "cert_file": "c"})")) == "test.json: listeners[1].cert_file: unknown key");
+    CHECK(error_of(base(R"({"type": "http", "port": 1, "bind": "localhost"})")) ==
+          "test.json: listeners[1].bind: expected an IP address, got \"localhost\"");
+    CHECK(error_of(base(R"({"type": "http", "port": 1, "max_connections": 0})")) ==
+          "test.json: listeners[1].max_connections: expected integer 1..10000, got 0");
+    CHECK(error_of(base(R"({"type": "htp", "port": 1})")) ==
+          R"(test.json: listeners[1].type: expected one of "tcp", "tls", "ws", "wss", "http", got "htp")");
+    CHECK(error_of(base(R"({"port": 1})")) ==
+          R"(test.json: listeners[1].type: missing (expected "tcp", "tls", "ws", "wss" or "http"))");
+    CHECK(error_of(base(R"({"type": "http", "port": 1})", R"(, "admin": {"metrics_auth": true})")) ==
+          "test.json: admin.password_file: missing (metrics_auth needs the admin password file)");
+    CHECK(error_of(base(R"({"type": "http", "port": 1})", R"(, "admin": {"pasword_file": "x"})")) ==
+          "test.json: admin.pasword_file: unknown key (did you mean \"password_file\"?)");
+    CHECK(error_of(base(R"({"type": "http", "port": 1})", R"(, "admin": {"idle_timeout": 0})")) ==
+          "test.json: admin.idle_timeout: expected a number from 0.1 to 3600, got 0");
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1883}], "admin": {"password_file": "p"}})") ==
+          R"(test.json: admin: set, but no listener has type "http")");
+    CHECK(error_of(R"({"listeners": [{"type": "http", "port": 8081}]})") ==
+          R"(test.json: listeners: expected at least one MQTT listener ("tcp", "tls", "ws" or "wss"))");
+}

@@ -75,6 +75,18 @@ public:
     }
 
     // The connection's unsent bytes crossed max_outbound_bytes.
+    // The admin API's actions (shard_admin.cpp), on the shard that owns the session, with its output carried.
+    core::kick_result kick(std::size_t shard, const std::string& client_id, bool discard_session) {
+        const auto result = at(shard).kick(client_id, discard_session, now_);
+        collect(shard);
+        return result;
+    }
+    std::size_t delete_retained(std::size_t shard, const std::string& filter) {
+        const auto removed = at(shard).delete_retained(filter, now_);
+        collect(shard);
+        return removed;
+    }
+
     void set_write_blocked(core::connection_id c, bool is_blocked) {
         auto& fc = client(c);
         if (!fc.is_open) return;
