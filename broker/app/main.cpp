@@ -15,6 +15,7 @@
 
 #include "auth/load_error.hpp"
 #include "broker/app/config.hpp"
+#include "broker/app/reloader.hpp"
 #include "broker/logging/log.hpp"
 #include "broker/net/access_control.hpp"
 #include "broker/net/server.hpp"
@@ -69,7 +70,7 @@ command_line parse_command_line(int argc, char** argv) {
         } else if (arg == "--check") {
             cl.is_check = true;
         } else if (arg == "--version") {
-            std::cout << "mqttd " << version << "\n";
+            std::cout << "mqttd " << mqttd::version << "\n";
             std::exit(0);
         } else if (arg == "-h" || arg == "--help") {
             std::cout << usage;
@@ -106,8 +107,11 @@ int main(int argc, char** argv) {
         std::cout << *cl.config_file << ": OK\n";
         return 0;
     }
-    if (cl.port) cfg.server.listeners.front().port = static_cast<std::uint16_t>(*cl.port);
-    logging::set_level(cl.is_verbose ? logging::level::debug : cfg.log_level);
+    app::command_line_overrides overrides;
+    if (cl.port) overrides.port = static_cast<std::uint16_t>(*cl.port);
+    overrides.is_verbose = cl.is_verbose;
+    app::apply_overrides(cfg, overrides);
+    logging::set_level(app::effective_log_level(cfg, overrides));
 
     // Set before any worker thread exists, so every thread inherits it: a peer that vanishes mid-write
     // gives EPIPE on that one connection instead of killing the broker.
@@ -137,6 +141,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     server->start();
+    app::reloader reloader{*server, cl.config_file, cfg, overrides};
 
     // Once a minute, a line summing up drops and refusals (only when something changed).
     boost::asio::steady_timer summary_timer{signals_context};
@@ -145,10 +150,10 @@ int main(int argc, char** argv) {
         reload_signal.cancel();
         summary_timer.cancel();
     });
-    // Every reload (SIGHUP, and later other triggers) goes through this one function.
+    // Every reload (SIGHUP, and later other triggers) goes through this one function. Never on a worker thread.
     const auto reload_all = [&](std::string_view source) {
         logging::log_line{logging::level::info} << "event=reload source=" << source;
-        server->reload();
+        return reloader.reload_configuration();
     };
     std::function<void(const boost::system::error_code&, int)> on_reload = [&](const boost::system::error_code& ec, int) {
         if (ec) return;

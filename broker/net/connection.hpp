@@ -38,6 +38,7 @@ public:
     void closed_by_shard(const core::close_connection& why) override;
     void shut_down() override;
     void on_deadline(core::time_point at, core::time_point now) override;
+    const void* listener_place() const noexcept override { return ticket_.listener_place(); }
 
 private:
     enum class phase { awaiting_connect, authenticating, awaiting_session, attached };
