@@ -110,6 +110,8 @@ void server::log_summary() {
 }
 
 std::vector<std::string> server::reconfigure(server_options next) {
+    std::lock_guard lifecycle{lifecycle_mutex_};
+    if (is_stopped_) return {"the broker is stopping"};
     const auto& running = shared_.options;
     next.threads = running.threads;
     next.persistence = running.persistence;
@@ -223,6 +225,7 @@ std::vector<std::uint16_t> server::listener_ports() const {
 }
 
 void server::stop(std::chrono::milliseconds grace) {
+    std::lock_guard lifecycle{lifecycle_mutex_};
     if (is_stopped_) return;
     is_stopped_ = true;
     {

@@ -28,7 +28,7 @@ public:
     // start, and kept ones keep their socket and clients. A new listener that cannot bind is logged and named
     // in the returned list; everything else still applies. With the running options, this is the old SIGHUP:
     // TLS and auth files only.
-    // Warning: one thread at a time (app::reloader serializes), never a worker's.
+    // Warning: any thread but a worker's; waits for a reload under way, or for stop(). After stop(): does nothing.
     std::vector<std::string> reconfigure(server_options next);
     // The running options, as the last reconfigure() left them. Warning: the reloading thread's.
     const server_options& options() const noexcept { return shared_.options; }
@@ -53,6 +53,8 @@ private:
     mutable std::mutex listeners_mutex_;
     std::vector<std::unique_ptr<listener>> listeners_;
     std::vector<std::unique_ptr<listener>> retired_;
+    // Held by reconfigure() and stop(): a reload from the admin API never meets a shutdown half-way.
+    std::mutex lifecycle_mutex_;
     bool is_stopped_ = false;
     counters_snapshot last_summary_;
 };
