@@ -14,7 +14,7 @@ namespace mqttd::app {
 using json = nlohmann::json;
 
 config_error::config_error(const std::string& file, const std::string& key, const std::string& reason)
-    : std::runtime_error{file + ": " + (key.empty() ? "" : key + ": ") + reason} {}
+    : std::runtime_error{file + ": " + (key.empty() ? "" : key + ": ") + reason}, file_{file}, key_{key}, reason_{reason} {}
 
 namespace {
 

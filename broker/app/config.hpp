@@ -20,6 +20,15 @@ struct config {
 class config_error : public std::runtime_error {
 public:
     config_error(const std::string& file, const std::string& key, const std::string& reason);
+
+    const std::string& file() const noexcept { return file_; }
+    const std::string& key() const noexcept { return key_; }  // empty: the file as a whole
+    const std::string& reason() const noexcept { return reason_; }
+
+private:
+    std::string file_;
+    std::string key_;
+    std::string reason_;
 };
 
 // The configuration used when no file is given: one TCP listener on 127.0.0.1:1883, anonymous allowed.

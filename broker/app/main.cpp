@@ -19,6 +19,7 @@
 #include "auth/load_error.hpp"
 #include "auth/password_file.hpp"
 #include "broker/app/config.hpp"
+#include "broker/app/reloader.hpp"
 #include "broker/http/server.hpp"
 #include "broker/logging/log.hpp"
 #include "broker/net/access_control.hpp"
@@ -142,8 +143,11 @@ int main(int argc, char** argv) {
         std::cout << *cl.config_file << ": OK\n";
         return 0;
     }
-    if (cl.port) cfg.server.listeners.front().port = static_cast<std::uint16_t>(*cl.port);
-    logging::set_level(cl.is_verbose ? logging::level::debug : cfg.log_level);
+    app::command_line_overrides overrides;
+    if (cl.port) overrides.port = static_cast<std::uint16_t>(*cl.port);
+    overrides.is_verbose = cl.is_verbose;
+    app::apply_overrides(cfg, overrides);
+    logging::set_level(app::effective_log_level(cfg, overrides));
 
     // Set before any worker thread exists, so every thread inherits it: a peer that vanishes mid-write
     // gives EPIPE on that one connection instead of killing the broker.
@@ -158,11 +162,36 @@ int main(int argc, char** argv) {
 
     std::optional<net::server> server;
     std::optional<http::server> http_server;
+    std::optional<app::reloader> reloader;
+    http::http_options running_http = cfg.http;
+    http::api_hooks hooks;
+    // The http listeners and the admin section are served by one http::server: a reload that changes them
+    // replaces it. Run from the main thread's loop, after the reload that asked for it has answered: a POST
+    // /api/v1/reload waits for that answer on the HTTP thread that stop() joins.
+    const auto replace_http_server = [&] {
+        const auto& next = reloader->running().http;
+        if (next == running_http) return;
+        if (http_server) http_server->stop();
+        http_server.reset();
+        try {
+            if (!next.listeners.empty()) {
+                http_server.emplace(next, *server, hooks);
+                http_server->start();
+            }
+            running_http = next;
+        } catch (const std::exception& e) {
+            // A port another process took, say: the next reload tries again (running_http is the old one).
+            logging::log_line{logging::level::error} << "event=http_restart_failed reason=" << logging::quoted{e.what()};
+        }
+    };
     // Every reload (SIGHUP, POST /api/v1/reload) goes through this one function, on the main thread.
     const auto reload_all = [&](std::string_view source) -> http::reload_result {
         logging::log_line{logging::level::info} << "event=reload source=" << source;
-        server->reload();
-        if (http_server) {
+        const auto outcome = reloader->reload_configuration();
+        if (!outcome.ok) return {false, outcome.message};
+        if (reloader->running().http != running_http) {
+            boost::asio::post(signals_context, replace_http_server);
+        } else if (http_server) {
             try {
                 http_server->reload_passwords();
             } catch (const std::exception& e) {
@@ -171,12 +200,11 @@ int main(int argc, char** argv) {
                 return {false, std::string{"admin.password_file: "} + e.what()};
             }
         }
-        return {true, "reloaded"};
+        return {true, outcome.message};
     };
     try {
         server.emplace(cfg.server);
-        if (!cfg.http.listeners.empty()) {
-            http::api_hooks hooks;
+        {
             hooks.metrics_source = [&] { return counters_as_prometheus(server->counters()); };
             // On the HTTP thread: the reload itself runs on the main thread, one at a time with SIGHUP's.
             hooks.reload_action = [&]() -> http::reload_result {
@@ -187,7 +215,7 @@ int main(int argc, char** argv) {
                     return {false, "the reload did not finish in 30 s"};
                 return result.get();
             };
-            http_server.emplace(cfg.http, *server, std::move(hooks));
+            if (!cfg.http.listeners.empty()) http_server.emplace(cfg.http, *server, hooks);
         }
     } catch (const auth::load_error& e) {
         // A broken password or ACL file is a configuration error: file, line, reason, and exit 2.
@@ -203,6 +231,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     server->start();
+    reloader.emplace(*server, cl.config_file, cfg, overrides);
     if (http_server) http_server->start();
 
     // Once a minute, a line summing up drops and refusals (only when something changed).

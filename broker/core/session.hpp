@@ -35,6 +35,8 @@ struct session_limits {
     queue_overflow overflow = queue_overflow::drop_new;
     // Persistent sessions describe their changes as persist effects (storage/store.hpp) for the shard to store.
     bool is_stored = false;
+
+    bool operator==(const session_limits&) const = default;
 };
 
 // What a CONNECT says about the connection, copied out of the receive buffer.

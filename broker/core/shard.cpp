@@ -19,6 +19,13 @@ shard::shard(shard_index index, std::size_t shard_count, router& routes, client_
 
 shard::~shard() = default;
 
+void shard::set_limits(const session_limits& limits, std::chrono::milliseconds session_expiry) {
+    const bool is_stored = options_.session.is_stored;
+    options_.session = limits;
+    options_.session.is_stored = is_stored;  // follows the storage mode, which a reload does not change
+    options_.session_expiry = session_expiry;
+}
+
 // Every input starts here: the time it happened, and the access rules as they are now (a reload publishes
 // new ones; this is the only place they are picked up, so they never change in the middle of an input).
 void shard::begin(time_point now) {

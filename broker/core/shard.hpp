@@ -157,6 +157,9 @@ public:
     std::size_t delete_retained(std::string_view filter, time_point now);
 
     output& out() noexcept { return out_; }
+    // A reload's limits: for sessions made from now on (existing sessions keep theirs), and for the expiry of
+    // sessions that go offline from now on.
+    void set_limits(const session_limits& limits, std::chrono::milliseconds session_expiry);
 
     time_point keepalive_deadline(connection_id conn) const noexcept;
     std::size_t session_count() const noexcept { return sessions_.size(); }

@@ -108,6 +108,8 @@ struct share_strategies {
         const auto it = by_group.find(std::string{group});
         return it == by_group.end() ? fallback : it->second;
     }
+
+    bool operator==(const share_strategies&) const = default;
 };
 
 }  // namespace mqttd::core

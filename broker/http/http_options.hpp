@@ -14,6 +14,7 @@ struct http_listener_options {
     std::string bind = "127.0.0.1";
     std::uint16_t port = 8081;
     std::size_t max_connections = 16;  // open HTTP connections on this listener; more are closed at accept
+    bool operator==(const http_listener_options&) const = default;
 };
 
 struct admin_options {
@@ -24,11 +25,13 @@ struct admin_options {
     std::chrono::milliseconds max_failed_login_delay{30000};
     std::chrono::milliseconds idle_timeout{30000};  // a connection with no complete request for this long is closed
     std::size_t max_request_bytes = 64 * 1024;     // header and body together
+    bool operator==(const admin_options&) const = default;
 };
 
 struct http_options {
     std::vector<http_listener_options> listeners;
     admin_options admin;
+    bool operator==(const http_options&) const = default;
 };
 
 }  // namespace mqttd::http

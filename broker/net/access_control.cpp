@@ -46,7 +46,7 @@ access_control::access_control(const auth_options& options)
     : options_{options},
       pool_{pool_size()},
       failures_{options.failed_login_delay, options.max_failed_login_delay, pool_size()} {
-    load();
+    load(options_);
 }
 
 access_control::~access_control() {
@@ -54,28 +54,34 @@ access_control::~access_control() {
     pool_.join();
 }
 
-void access_control::load() {
+void access_control::load(const auth_options& options) {
     // Both files are read before either is used, so a broken one changes nothing.
     std::shared_ptr<const auth::password_file> passwords;
     std::shared_ptr<const core::access_rules> rules;
-    if (!options_.password_file.empty()) {
-        auto file = auth::password_file::load(options_.password_file);
+    if (!options.password_file.empty()) {
+        auto file = auth::password_file::load(options.password_file);
         log_warnings(file.warnings());
         passwords = std::make_shared<const auth::password_file>(std::move(file));
     }
-    if (!options_.acl_file.empty()) {
-        auto acl = auth::acl_file::load(options_.acl_file, auth::subscribe_check::covering_rule);
+    if (!options.acl_file.empty()) {
+        auto acl = auth::acl_file::load(options.acl_file, auth::subscribe_check::covering_rule);
         log_warnings(acl.warnings());
         rules = std::make_shared<const acl_rules>(std::move(acl));
     }
     {
         std::lock_guard lock{mutex_};
         passwords_ = std::move(passwords);
+        has_password_file_.store(passwords_ != nullptr, std::memory_order_relaxed);
     }
     rules_.publish(std::move(rules));
 }
 
-void access_control::reload() { load(); }
+void access_control::reload() { load(options_); }
+
+void access_control::reconfigure(const auth_options& options) {
+    load(options);  // throws before anything changes
+    options_ = options;
+}
 
 std::shared_ptr<const auth::password_file> access_control::password_file() const {
     std::lock_guard lock{mutex_};

@@ -30,7 +30,7 @@ public:
     explicit access_control(const auth_options& options);
     ~access_control();
 
-    bool has_password_file() const noexcept { return !options_.password_file.empty(); }
+    bool has_password_file() const noexcept { return has_password_file_.load(std::memory_order_relaxed); }
     // What the shards consult for every PUBLISH, SUBSCRIBE and delivery.
     core::access_rules_source& rules() noexcept { return rules_; }
 
@@ -52,9 +52,13 @@ public:
 
     // SIGHUP: re-reads both files. Throws (keeping the files in use) when one is broken.
     void reload();
+    // Reload with a new auth section: reads the files it names (either may be new, or gone). Throws, keeping
+    // the files in use, when one is broken. Warning: one reloading thread at a time. The failed-login delays
+    // are fixed at start-up (README: "Reload").
+    void reconfigure(const auth_options& options);
 
 private:
-    void load();
+    void load(const auth_options& options);
     std::shared_ptr<const auth::password_file> password_file() const;
 
     template <class Handler>
@@ -68,7 +72,8 @@ private:
         });
     }
 
-    auth_options options_;
+    auth_options options_;  // the reloading thread's
+    std::atomic<bool> has_password_file_{false};
     boost::asio::thread_pool pool_;
     mutable std::mutex mutex_;
     std::shared_ptr<const auth::password_file> passwords_;

@@ -42,6 +42,7 @@ public:
     void shut_down() override;
     void on_deadline(core::time_point at, core::time_point now) override;
     connection_info info() const override;
+    const void* listener_place() const noexcept override { return ticket_.listener_place(); }
 
 private:
     enum class phase { awaiting_connect, authenticating, awaiting_session, attached };

@@ -32,6 +32,8 @@ public:
     }
 
     explicit operator bool() const noexcept { return all_ != nullptr; }
+    // The listener's counter this place was taken from: tells which listener accepted the connection.
+    const void* listener_place() const noexcept { return listener_; }
 
 private:
     connection_ticket(std::atomic<std::size_t>* all, std::atomic<std::size_t>* listener) noexcept

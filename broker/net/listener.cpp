@@ -1,5 +1,6 @@
 #include "broker/net/listener.hpp"
 
+#include <future>
 #include <stdexcept>
 
 #include <boost/asio/as_tuple.hpp>
@@ -50,7 +51,13 @@ void open_shared_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint
 }  // namespace
 
 listener::listener(const listener_options& options, shared_state& shared)
-    : options_{options}, shared_{shared}, max_packet_size_{shared.options.max_packet_size}, workers_{shared.workers} {
+    : options_{options},
+      shared_{shared},
+      max_packet_size_{shared.options.max_packet_size},
+      max_connections_all_{shared.options.max_connections},
+      max_connections_{options.max_connections},
+      allow_anonymous_{options.allow_anonymous.value_or(shared.options.auth.allow_anonymous)},
+      workers_{shared.workers} {
     if (uses_tls(options_.type)) tls_ = std::make_unique<reloadable_ssl_context>(options_.tls);
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(options_.bind, ec);
@@ -91,6 +98,25 @@ void listener::stop() {
         });
 }
 
+void listener::stop_and_wait() {
+    std::vector<std::promise<void>> closed(acceptors_.size());
+    for (std::size_t i = 0; i < acceptors_.size(); ++i)
+        asio::post(acceptors_[i].get_executor(), [&acceptor = acceptors_[i], &done = closed[i]] {
+            boost::system::error_code ignored;
+            acceptor.close(ignored);
+            done.set_value();
+        });
+    for (auto& done : closed) done.get_future().wait();
+}
+
+void listener::apply(const listener_options& options, const server_options& server, ssl_context_ptr tls) {
+    max_packet_size_.store(server.max_packet_size, std::memory_order_relaxed);
+    max_connections_all_.store(server.max_connections, std::memory_order_relaxed);
+    max_connections_.store(options.max_connections, std::memory_order_relaxed);
+    allow_anonymous_.store(options.allow_anonymous.value_or(server.auth.allow_anonymous), std::memory_order_relaxed);
+    if (tls_ && tls) tls_->replace(options.tls, std::move(tls));
+}
+
 const char* to_string(listener_type t) noexcept {
     switch (t) {
     case listener_type::tcp: return "tcp";
@@ -101,14 +127,11 @@ const char* to_string(listener_type t) noexcept {
     return "tcp";
 }
 
-void listener::reload_tls() {
-    if (tls_) tls_->reload();
-}
-
 // On the target worker's thread. The TLS context is taken now, so a reload affects only later connections.
 void listener::start_connection(worker& target, tcp::socket socket, std::string peer, connection_ticket ticket) {
     const connection_policy policy{uses_tls(options_.type) && options_.tls.use_identity_as_username,
-                                   options_.allow_anonymous.value_or(shared_.options.auth.allow_anonymous), &name_};
+                                   allow_anonymous_.load(std::memory_order_relaxed), &name_};
+    const auto max_packet_size = max_packet_size_.load(std::memory_order_relaxed);
     switch (options_.type) {
     case listener_type::tcp:
         std::make_shared<connection<tcp_transport>>(target, tcp_transport{std::move(socket), std::move(peer)}, policy,
@@ -122,14 +145,14 @@ void listener::start_connection(worker& target, tcp::socket socket, std::string 
         return;
     case listener_type::ws:
         std::make_shared<connection<ws_transport<tcp::socket>>>(
-            target, ws_transport<tcp::socket>{std::move(socket), std::move(peer), options_.websocket, max_packet_size_},
+            target, ws_transport<tcp::socket>{std::move(socket), std::move(peer), options_.websocket, max_packet_size},
             policy, std::move(ticket))
             ->start();
         return;
     case listener_type::wss:
         std::make_shared<connection<ws_transport<wss_next_layer>>>(
             target,
-            ws_transport<wss_next_layer>{std::move(socket), std::move(peer), options_.websocket, max_packet_size_,
+            ws_transport<wss_next_layer>{std::move(socket), std::move(peer), options_.websocket, max_packet_size,
                                          tls_->current()},
             policy, std::move(ticket))
             ->start();
@@ -153,8 +176,9 @@ asio::awaitable<void> listener::accept_loop(std::size_t worker_index) {
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        auto ticket = connection_ticket::take(shared_.open_connections, shared_.options.max_connections,
-                                              open_connections_, options_.max_connections);
+        auto ticket = connection_ticket::take(shared_.open_connections,
+                                              max_connections_all_.load(std::memory_order_relaxed), open_connections_,
+                                              max_connections_.load(std::memory_order_relaxed));
         if (!ticket) {
             boost::system::error_code ignored;
             socket.close(ignored);  // before any byte is read: sessions and memory stay as they are

@@ -26,14 +26,21 @@ public:
     void start();
     // Warning: may be called from any thread; the acceptor is closed on its own worker.
     void stop();
+    // Reload: stop(), and return once the acceptor is closed (its port free for another listener). Never on a
+    // worker thread.
+    void stop_and_wait();
+    // Reload, from the reloading thread: the limits and settings that apply in place, to new connections.
+    // `tls`: the new TLS context (null: keep the current one). The key (type, bind, port), the WebSocket options
+    // and use_identity_as_username stay as they were built (listener_diff.hpp: needs_restart).
+    void apply(const listener_options& options, const server_options& server, ssl_context_ptr tls);
     std::uint16_t port() const noexcept { return port_; }
+    // What its connections' tickets point at (connection_ticket::listener_place).
+    const void* place() const noexcept { return &open_connections_; }
     // Connections refused because max_connections (broker-wide or this listener's) was reached.
     // Warning: read from any thread.
     std::uint64_t refused_count() const noexcept { return refused_.load(std::memory_order_relaxed); }
+    // As built: apply() changes what it covers without changing these.
     const listener_options& options() const noexcept { return options_; }
-    // Warning: called from the signal thread. Re-reads cert, key and CA files for new connections; on
-    // failure keeps the old ones and throws the reason. No-op for tcp and ws.
-    void reload_tls();
 
 private:
     boost::asio::awaitable<void> accept_loop(std::size_t worker_index);
@@ -44,7 +51,11 @@ private:
 
     listener_options options_;
     shared_state& shared_;
-    std::size_t max_packet_size_;
+    // What apply() changes while the accept loop and the workers read it.
+    std::atomic<std::size_t> max_packet_size_;
+    std::atomic<std::size_t> max_connections_all_;  // broker-wide
+    std::atomic<std::size_t> max_connections_;      // this listener's
+    std::atomic<bool> allow_anonymous_;
     std::unique_ptr<reloadable_ssl_context> tls_;
     std::vector<std::unique_ptr<worker>>& workers_;
     std::atomic<std::size_t> open_connections_{0};

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -10,6 +11,8 @@
 #include <boost/asio/post.hpp>
 
 #include "broker/logging/log.hpp"
+#include "broker/net/listener_diff.hpp"
+#include "broker/net/tls_context.hpp"
 
 namespace mqttd::net {
 
@@ -32,6 +35,13 @@ bool is_loopback(const std::string& bind) {
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(bind, ec);
     return !ec && address.is_loopback();
+}
+
+void warn_if_anonymous_on_network(const listener_options& l, const auth_options& auth) {
+    if (l.allow_anonymous.value_or(auth.allow_anonymous) && !is_loopback(l.bind))
+        logging::log_line{logging::level::warning}
+            << "event=anonymous_on_network listener=" << to_string(l.type) << " bind=" << l.bind << " port=" << l.port
+            << " detail=\"clients without credentials are accepted from the network\"";
 }
 
 }  // namespace
@@ -66,12 +76,7 @@ server::~server() { stop(std::chrono::milliseconds{0}); }
 void server::start() {
     // Mosquitto 2 refuses anonymous clients on anything but loopback unless told to; mqttd does the same by
     // default, and says so loudly when a configuration asks otherwise.
-    for (const auto& l : shared_.options.listeners) {
-        if (l.allow_anonymous.value_or(shared_.options.auth.allow_anonymous) && !is_loopback(l.bind))
-            logging::log_line{logging::level::warning}
-                << "event=anonymous_on_network listener=" << to_string(l.type) << " bind=" << l.bind
-                << " port=" << l.port << " detail=\"clients without credentials are accepted from the network\"";
-    }
+    for (const auto& l : shared_.options.listeners) warn_if_anonymous_on_network(l, shared_.options.auth);
     for (auto& w : shared_.workers) w->start();
     for (auto& l : listeners_) l->start();
     logging::log_line{logging::level::info} << "event=started workers=" << shared_.workers.size()
@@ -82,7 +87,9 @@ void server::start() {
 counters_snapshot server::counters() const {
     counters_snapshot total;
     for (const auto& w : shared_.workers) total.add(w->counters());
+    std::lock_guard lock{listeners_mutex_};
     for (const auto& l : listeners_) total.refused_connections += l->refused_count();
+    for (const auto& l : retired_) total.refused_connections += l->refused_count();
     return total;
 }
 
@@ -102,36 +109,129 @@ void server::log_summary() {
     last_summary_ = now;
 }
 
-void server::reload() {
+std::vector<std::string> server::reconfigure(server_options next) {
+    std::lock_guard lifecycle{lifecycle_mutex_};
+    if (is_stopped_) return {"the broker is stopping"};
+    const auto& running = shared_.options;
+    next.threads = running.threads;
+    next.persistence = running.persistence;
+    next.share_strategies = running.share_strategies;
+    next.auth.failed_login_delay = running.auth.failed_login_delay;
+    next.auth.max_failed_login_delay = running.auth.max_failed_login_delay;
+    next.shard.access = running.shard.access;
+    next.shard.storage = running.shard.storage;
+    next.shard.message_ids = running.shard.message_ids;
+    if (next.max_connections == 0) next.max_connections = automatic_max_connections();
+    const auto plan = plan_listeners(running.listeners, next.listeners, [](const listener_options& l) { return key_of(l); });
+
+    // What can fail, before anything changes: the TLS files of kept listeners, then the password and ACL files
+    // (the last step that can fail: once they are in use, everything else applies).
+    std::vector<ssl_context_ptr> contexts(listeners_.size());
+    for (const auto& [r, n] : plan.keep) {
+        const auto& l = next.listeners[n];
+        if (!uses_tls(l.type) || needs_restart(running.listeners[r], l)) continue;
+        try {
+            contexts[r] = make_ssl_context(l.tls);
+        } catch (const std::exception& e) {
+            logging::log_line{logging::level::warning} << "event=tls_reload_failed listener=" << n
+                                                       << " reason=" << logging::quoted{e.what()} << " kept=previous";
+            throw std::runtime_error{"listeners[" + std::to_string(n) + "]: " + e.what()};
+        }
+    }
     try {
-        shared_.access->reload();
-        if (!shared_.options.auth.password_file.empty() || !shared_.options.auth.acl_file.empty())
+        shared_.access->reconfigure(next.auth);
+        if (!next.auth.password_file.empty() || !next.auth.acl_file.empty())
             logging::log_line{logging::level::info} << "event=auth_reloaded";
     } catch (const std::exception& e) {
         logging::log_line{logging::level::warning}
             << "event=auth_reload_failed reason=" << logging::quoted{e.what()} << " kept=previous";
+        throw;
     }
-    reload_tls();
-}
 
-void server::reload_tls() {
-    for (std::size_t i = 0; i < listeners_.size(); ++i) {
-        if (!uses_tls(listeners_[i]->options().type)) continue;
+    // The limits: each worker's copy, on its own thread, for new connections and sessions.
+    auto running_listeners = std::move(shared_.options.listeners);
+    shared_.options = next;
+    shared_.options.listeners.clear();
+    for (auto& w : shared_.workers)
+        asio::post(w->context(), [&w = *w, options = shared_.options] { w.apply_options(options); });
+
+    // The listeners: kept ones in place, then removed (and restarted) ones stopped before new ones bind, as a
+    // restarted one binds the same address again. listeners_ itself changes at the end, under its mutex.
+    std::vector<listener*> kept(next.listeners.size(), nullptr);
+    std::vector<std::size_t> stopping = plan.stop;
+    for (const auto& [r, n] : plan.keep) {
+        const auto& l = next.listeners[n];
+        if (needs_restart(running_listeners[r], l)) {
+            stopping.push_back(r);
+            continue;
+        }
+        listeners_[r]->apply(l, next, contexts[r]);
+        if (uses_tls(l.type)) logging::log_line{logging::level::info} << "event=tls_reloaded listener=" << n;
+        kept[n] = listeners_[r].get();
+    }
+    for (const auto r : stopping) stop_listener(*listeners_[r]);
+
+    std::vector<std::unique_ptr<listener>> started(next.listeners.size());
+    std::vector<std::string> failures;
+    for (std::size_t n = 0; n < next.listeners.size(); ++n) {
+        if (kept[n] != nullptr) continue;
         try {
-            listeners_[i]->reload_tls();
-            logging::log_line{logging::level::info} << "event=tls_reloaded listener=" << i;
+            started[n] = std::make_unique<listener>(next.listeners[n], shared_);
+            warn_if_anonymous_on_network(next.listeners[n], next.auth);
+            started[n]->start();
         } catch (const std::exception& e) {
             logging::log_line{logging::level::warning}
-                << "event=tls_reload_failed listener=" << i << " reason=" << logging::quoted{e.what()}
-                << " kept=previous";
+                << "event=listener_start_failed listener=" << n << " addr=" << describe(key_of(next.listeners[n]))
+                << " reason=" << logging::quoted{e.what()};
+            failures.push_back("listeners[" + std::to_string(n) + "]: " + e.what());
+            started[n].reset();
         }
     }
+
+    // What runs now, in the file's order; a listener that could not start is tried again by the next reload.
+    std::lock_guard lock{listeners_mutex_};
+    std::vector<std::unique_ptr<listener>> serving;
+    for (std::size_t n = 0; n < next.listeners.size(); ++n) {
+        if (kept[n] == nullptr && !started[n]) continue;
+        if (kept[n] != nullptr) {
+            const auto it = std::find_if(listeners_.begin(), listeners_.end(), [&](const auto& l) { return l.get() == kept[n]; });
+            serving.push_back(std::move(*it));
+        } else {
+            serving.push_back(std::move(started[n]));
+        }
+        shared_.options.listeners.push_back(next.listeners[n]);
+    }
+    for (const auto r : stopping) retired_.push_back(std::move(listeners_[r]));
+    listeners_ = std::move(serving);
+    return failures;
+}
+
+// Stops accepting, then closes on every worker the connections it accepted (close reason server_shutdown:
+// like a shutdown, no will is published). The caller retires it: its connections' tickets point into it.
+void server::stop_listener(listener& l) {
+    const auto& o = l.options();
+    l.stop_and_wait();
+    for (auto& w : shared_.workers)
+        asio::post(w->context(), [&w = *w, place = l.place()] { w.close_from_listener(place); });
+    logging::log_line{logging::level::info} << "event=listener_stopped type=" << to_string(o.type)
+                                            << " bind=" << o.bind << " port=" << l.port();
+}
+
+std::vector<std::uint16_t> server::listener_ports() const {
+    std::lock_guard lock{listeners_mutex_};
+    std::vector<std::uint16_t> ports;
+    for (const auto& l : listeners_) ports.push_back(l->port());
+    return ports;
 }
 
 void server::stop(std::chrono::milliseconds grace) {
+    std::lock_guard lifecycle{lifecycle_mutex_};
     if (is_stopped_) return;
     is_stopped_ = true;
-    for (auto& l : listeners_) l->stop();
+    {
+        std::lock_guard lock{listeners_mutex_};
+        for (auto& l : listeners_) l->stop();
+    }
     for (auto& w : shared_.workers) {
         asio::post(w->context(), [&w = *w] { w.close_all(); });
         w->stop_when_idle();

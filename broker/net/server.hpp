@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,14 +28,23 @@ public:
     ~server();
 
     void start();
-    // SIGHUP: re-read the certificate files of every TLS/WSS listener (for new connections) and the password
-    // and ACL files (for the next login, PUBLISH, SUBSCRIBE and delivery). A broken file keeps the old one.
-    void reload();
-    void reload_tls();
+    // A reload (README: "Reload"): `next` is a whole, validated configuration. Settings a running broker cannot
+    // change (threads, persistence, the shared-subscription strategies, the failed-login delays) keep their
+    // running values. First what can fail is prepared: the TLS files of every kept TLS listener and the password
+    // and ACL files are read again; a broken one throws (after an event=tls_reload_failed or
+    // event=auth_reload_failed line) and nothing has changed. Then the limits reach every worker (new
+    // connections and sessions), listeners removed from the file stop and close their connections, new ones
+    // start, and kept ones keep their socket and clients. A new listener that cannot bind is logged and named
+    // in the returned list; everything else still applies. With the running options, this is the old SIGHUP:
+    // TLS and auth files only.
+    // Warning: any thread but a worker's; waits for a reload under way, or for stop(). After stop(): does nothing.
+    std::vector<std::string> reconfigure(server_options next);
+    // The running options, as the last reconfigure() left them. Warning: the reloading thread's.
+    const server_options& options() const noexcept { return shared_.options; }
+    // Warning: callable from any thread. The port of each running listener, in configuration order.
+    std::vector<std::uint16_t> listener_ports() const;
     // Stops accepting, closes every connection, and returns once the workers are idle or `grace` has passed.
     void stop(std::chrono::milliseconds grace);
-
-    const std::vector<std::unique_ptr<listener>>& listeners() const noexcept { return listeners_; }
 
     // Warning: callable from any thread. Every worker's and listener's counts, summed.
     counters_snapshot counters() const;
@@ -57,8 +67,17 @@ public:
     std::size_t worker_count() const noexcept { return shared_.workers.size(); }
 
 private:
+    void stop_listener(listener& l);
+
     shared_state shared_;
+    // Written by the reloading thread, read by any (counters()): under listeners_mutex_. listeners_[i] serves
+    // shared_.options.listeners[i]. Removed listeners are retired, not destroyed: their connections' tickets
+    // point into them, and their refusals still count.
+    mutable std::mutex listeners_mutex_;
     std::vector<std::unique_ptr<listener>> listeners_;
+    std::vector<std::unique_ptr<listener>> retired_;
+    // Held by reconfigure() and stop(): a reload from the admin API never meets a shutdown half-way.
+    std::mutex lifecycle_mutex_;
     bool is_stopped_ = false;
     counters_snapshot last_summary_;
 };

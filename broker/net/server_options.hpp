@@ -32,11 +32,15 @@ struct tls_options {
     std::string min_tls_version = "1.2";    // "1.2" or "1.3"
     std::string ciphers;       // OpenSSL cipher list for TLS 1.2; empty: OpenSSL's default
     std::string ciphersuites;  // TLS 1.3 suites; empty: OpenSSL's default
+
+    bool operator==(const tls_options&) const = default;
 };
 
 struct websocket_options {
     std::string path = "/mqtt";
     std::vector<std::string> allowed_origins;  // empty: any Origin
+
+    bool operator==(const websocket_options&) const = default;
 };
 
 struct listener_options {
@@ -47,6 +51,8 @@ struct listener_options {
     std::optional<bool> allow_anonymous;  // unset: auth_options::allow_anonymous
     tls_options tls;
     websocket_options websocket;
+
+    bool operator==(const listener_options&) const = default;
 };
 
 // The largest legal CONNECT: "MQIsdp" header (14 bytes with the fixed header's 5) and five 65,535-byte strings
@@ -69,6 +75,8 @@ struct auth_options {
     // (at most max_failed_login_delay), so guessing passwords from one address is slow.
     std::chrono::milliseconds failed_login_delay{1000};
     std::chrono::milliseconds max_failed_login_delay{30'000};
+
+    bool operator==(const auth_options&) const = default;
 };
 
 // README: "Durable storage".
@@ -78,6 +86,8 @@ struct persistence_options {
     storage::sync_mode sync = storage::sync_mode::batch;
     std::chrono::milliseconds sync_interval{1000};  // periodic mode
     storage::corruption_action on_corruption = storage::corruption_action::stop;
+
+    bool operator==(const persistence_options&) const = default;
 };
 
 struct server_options {

@@ -31,6 +31,9 @@ public:
     virtual void closed_by_shard(const core::close_connection& why) = 0;
     // The broker is stopping: close, and tell the shard (no will is published).
     virtual void shut_down() = 0;
+    // Which listener accepted it (connection_ticket::listener_place): a reload that removes the listener
+    // closes its connections.
+    virtual const void* listener_place() const noexcept = 0;
     // One of the deadlines it gave the worker's deadline queue has come: the one it asked for at `at`.
     virtual void on_deadline(core::time_point at, core::time_point now) = 0;
     virtual connection_info info() const = 0;

@@ -87,15 +87,26 @@ ssl_context_ptr make_ssl_context(const tls_options& options) {
 reloadable_ssl_context::reloadable_ssl_context(tls_options options)
     : options_{std::move(options)}, context_{make_ssl_context(options_)} {}
 
+tls_options reloadable_ssl_context::options() const {
+    std::lock_guard lock{mutex_};
+    return options_;
+}
+
 ssl_context_ptr reloadable_ssl_context::current() const {
     std::lock_guard lock{mutex_};
     return context_;
 }
 
 void reloadable_ssl_context::reload() {
-    auto fresh = make_ssl_context(options_);
+    auto fresh = make_ssl_context(options());
     std::lock_guard lock{mutex_};
     context_ = std::move(fresh);
+}
+
+void reloadable_ssl_context::replace(tls_options options, ssl_context_ptr context) {
+    std::lock_guard lock{mutex_};
+    options_ = std::move(options);
+    context_ = std::move(context);
 }
 
 }  // namespace mqttd::net

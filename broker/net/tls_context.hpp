@@ -23,8 +23,11 @@ public:
     explicit reloadable_ssl_context(tls_options options);
 
     ssl_context_ptr current() const;
+    tls_options options() const;
     // Re-reads the files; on failure keeps the old context and throws the reason.
     void reload();
+    // Reload with changed options: `context` was built from them (make_ssl_context) and serves new connections.
+    void replace(tls_options options, ssl_context_ptr context);
 
 private:
     tls_options options_;

@@ -13,6 +13,7 @@ using logging::log_line;
 worker::worker(std::size_t index, std::size_t worker_count, shared_state& shared)
     : index_{index},
       shared_{shared},
+      options_{shared.options},
       shard_{static_cast<core::shard_index>(index), worker_count, shared.router, shared.registry,
              shared.options.shard},
       work_{asio::make_work_guard(context_)} {}
@@ -223,6 +224,18 @@ void worker::publish_counters() noexcept {
     counters_.superseded_connects.store(s.superseded, std::memory_order_relaxed);
     counters_.session_moves.store(s.moves, std::memory_order_relaxed);
     counters_.unforeseen_states.store(s.unforeseen, std::memory_order_relaxed);
+}
+
+void worker::close_from_listener(const void* listener_place) {
+    std::vector<session_host*> doomed;
+    for (const auto& [id, c] : connections_)
+        if (c->listener_place() == listener_place) doomed.push_back(c);
+    for (auto* c : doomed) c->shut_down();
+}
+
+void worker::apply_options(const server_options& options) {
+    options_ = options;
+    shard_.set_limits(options.shard.session, options.shard.session_expiry);
 }
 
 void worker::close_all() {

@@ -51,7 +51,8 @@ public:
 
     boost::asio::io_context& context() noexcept { return context_; }
     std::size_t index() const noexcept { return index_; }
-    const server_options& options() const noexcept { return shared_.options; }
+    // This worker's copy: a reload changes it on this worker's thread (apply_options).
+    const server_options& options() const noexcept { return options_; }
     access_control& access() noexcept { return *shared_.access; }
     deadline_queue& deadlines() noexcept { return deadlines_; }
     // On this worker's thread only.
@@ -70,6 +71,11 @@ public:
     void carry_out();
     // On this worker's thread: closes every connection (broker shutdown).
     void close_all();
+    // On this worker's thread: closes the connections a removed listener accepted (reload).
+    void close_from_listener(const void* listener_place);
+    // On this worker's thread: a reload's limits (max_packet_size, timeouts, max_outbound_bytes, the session
+    // limits and session_expiry) for new connections and new sessions.
+    void apply_options(const server_options& options);
     // On this worker's thread: a connection's unsent bytes crossed max_outbound_bytes. Reaches the shard at
     // once, or right after the actions being carried out, when it happens during one of them.
     void write_blocked(core::connection_id id, bool is_blocked);
@@ -99,6 +105,7 @@ private:
 
     std::size_t index_;
     shared_state& shared_;
+    server_options options_;
     core::shard shard_;
     std::thread thread_;
 

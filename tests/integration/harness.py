@@ -243,12 +243,12 @@ class ConnectionClosed(Exception):
 class RawClient:
     """Byte-exact MQTT over a TCP socket. Reads one whole packet at a time, with a timeout."""
 
-    def __init__(self, port, timeout=5.0, rcvbuf=None, source=None):
+    def __init__(self, port, timeout=5.0, rcvbuf=None, source=None, host=HOST):
         """rcvbuf: SO_RCVBUF set before connecting (a small one makes a client that does not read stall the
         broker's writes to it soon). source: the local address to connect from (e.g. "127.0.0.2", another
-        client host as far as the broker can tell)."""
+        client host as far as the broker can tell). host: the broker's address (a listener bound elsewhere)."""
         if rcvbuf is None:
-            self.sock = socket.create_connection((HOST, port), timeout=timeout,
+            self.sock = socket.create_connection((host, port), timeout=timeout,
                                                  source_address=(source, 0) if source else None)
         else:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -256,7 +256,7 @@ class RawClient:
             if source:
                 self.sock.bind((source, 0))
             self.sock.settimeout(timeout)
-            self.sock.connect((HOST, port))
+            self.sock.connect((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
         self.closed_by_peer = False
