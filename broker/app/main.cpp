@@ -69,7 +69,7 @@ command_line parse_command_line(int argc, char** argv) {
         } else if (arg == "--check") {
             cl.is_check = true;
         } else if (arg == "--version") {
-            std::cout << "mqttd " << version << "\n";
+            std::cout << "mqttd " << mqttd::version << "\n";
             std::exit(0);
         } else if (arg == "-h" || arg == "--help") {
             std::cout << usage;
