@@ -126,6 +126,7 @@ asio::awaitable<void> listener::accept_loop() {
             note_refused(peer);
             continue;
         }
+        bump(accepted_);
         asio::post(target.context(), [this, &target, socket = std::move(socket), peer = format_endpoint(peer),
                                       ticket = std::move(ticket)]() mutable {
             start_connection(target, std::move(socket), std::move(peer), std::move(ticket));

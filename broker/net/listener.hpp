@@ -30,6 +30,9 @@ public:
     // Connections refused because max_connections (broker-wide or this listener's) was reached.
     // Warning: read from any thread.
     std::uint64_t refused_count() const noexcept { return refused_.load(std::memory_order_relaxed); }
+    // Connections accepted since start, and open now. Warning: read from any thread.
+    std::uint64_t accepted_count() const noexcept { return accepted_.load(std::memory_order_relaxed); }
+    std::size_t open_count() const noexcept { return open_connections_.load(std::memory_order_relaxed); }
     const listener_options& options() const noexcept { return options_; }
     // Warning: called from the signal thread. Re-reads cert, key and CA files for new connections; on
     // failure keeps the old ones and throws the reason. No-op for tcp and ws.
@@ -48,7 +51,8 @@ private:
     std::unique_ptr<reloadable_ssl_context> tls_;
     std::vector<std::unique_ptr<worker>>& workers_;
     std::atomic<std::size_t> open_connections_{0};
-    std::atomic<std::uint64_t> refused_{0};  // written by the accept loop only
+    std::atomic<std::uint64_t> refused_{0};   // written by the accept loop only
+    std::atomic<std::uint64_t> accepted_{0};  // likewise
     boost::asio::ip::tcp::acceptor acceptor_;
     std::uint16_t port_ = 0;
     std::size_t next_worker_ = 0;

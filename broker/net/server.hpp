@@ -4,8 +4,10 @@
 #include <memory>
 #include <vector>
 
+#include "broker/net/broker_stats.hpp"
 #include "broker/net/listener.hpp"
 #include "broker/net/server_options.hpp"
+#include "broker/net/sys_publisher.hpp"
 #include "broker/net/worker.hpp"
 
 namespace mqttd::net {
@@ -28,12 +30,20 @@ public:
 
     // Warning: callable from any thread. Every worker's and listener's counts, summed.
     counters_snapshot counters() const;
+    // Warning: callable from any thread. Everything the $SYS topics and the metrics report.
+    broker_stats stats() const;
     // Logs one event=summary line with every count that changed since the last call (the main thread calls it
     // once a minute), so drops and refusals show in the log without a line per message.
     void log_summary();
 
 private:
+    // The only reads of listeners_ outside start/stop/reload, for a lock to guard when they change at run time.
+    void add_listener_counts(counters_snapshot& total, std::vector<listener_stats>* each) const;
+
     shared_state shared_;
+    std::chrono::steady_clock::time_point started_at_ = std::chrono::steady_clock::now();
+    mutable std::atomic<std::uint64_t> max_connected_{0};
+    std::unique_ptr<sys_publisher> sys_;  // null when sys_interval is 0; destroyed before the workers
     std::vector<std::unique_ptr<listener>> listeners_;
     bool is_stopped_ = false;
     counters_snapshot last_summary_;
