@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Memory per idle connection, mqttd beside Debian's Mosquitto in one run, over TCP, TLS and WS.
+"""Memory per idle connection, mqttd beside Debian's Mosquitto in one run, over TCP, TLS, WS and WSS.
 
 For each broker and transport, a fresh broker (one worker thread for mqttd, as Mosquitto has one) is started,
 its VmRSS read from /proc/PID/status, then N connections are opened and each sends CONNECT (clean session,
@@ -9,10 +9,11 @@ closed and the broker stopped. Each case runs --rounds times, alternating the br
 medians and the mqttd/Mosquitto ratio.
 
     /usr/bin/python3 bench/idle_connections.py --mqttd build/broker/mqttd [--tcp 10000] [--tls 2000]
-        [--ws 5000] [--rounds 3]
+        [--ws 5000] [--wss 2000] [--rounds 3]
 
 Connections are opened 32 at a time. The clients are plain Python sockets in this process (the open-file limit must allow N + a few); TLS uses
-a certificate made at start by openssl; WS sends the HTTP upgrade, waits for 101, and sends the CONNECT in one masked binary frame.
+a certificate made at start by openssl; WS sends the HTTP upgrade, waits for 101, and sends the CONNECT in one masked binary frame;
+WSS is WS over TLS. A count of 0 skips that transport.
 """
 
 import argparse
@@ -34,7 +35,7 @@ import broker  # noqa: E402  (tests/harness/broker.py: starts and stops mqttd an
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from payload_cost import make_certs  # noqa: E402
 
-TRANSPORTS = ("tcp", "tls", "ws")
+TRANSPORTS = ("tcp", "tls", "ws", "wss")
 
 
 def rss_kib(pid):
@@ -70,11 +71,12 @@ def read_exactly(s, n):
 def open_connection(transport, port, certs_context, n):
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     packet = connect_packet("idle-%s-%d" % (transport, n))
-    if transport == "tls":
+    if transport in ("tls", "wss"):
         s = certs_context.wrap_socket(s, server_hostname="localhost")
+    if transport == "tls":
         s.sendall(packet)
         connack = read_exactly(s, 4)
-    elif transport == "ws":
+    elif transport in ("ws", "wss"):
         key = base64.b64encode(os.urandom(16)).decode()
         s.sendall(("GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n"
@@ -131,11 +133,14 @@ def start(name, args, certs, folder):
     if name == "mqttd":
         config = {"listeners": [{"type": "tcp", "bind": "127.0.0.1", "port": 0},
                                 {"type": "tls", "bind": "127.0.0.1", "port": 0, **cert},
-                                {"type": "ws", "bind": "127.0.0.1", "port": 0}],
+                                {"type": "ws", "bind": "127.0.0.1", "port": 0},
+                                {"type": "wss", "bind": "127.0.0.1", "port": 0, **cert}],
                   "threads": 1, "log_level": "info", "persistence": {"enabled": False}}
         return broker.start_mqttd(args.mqttd, config, folder)
     return broker.start_mosquitto(folder, listeners=[[], [f"certfile {certs}/server.crt", f"keyfile {certs}/server.key"],
-                                                     ["protocol websockets"]],
+                                                     ["protocol websockets"],
+                                                     ["protocol websockets", f"certfile {certs}/server.crt",
+                                                      f"keyfile {certs}/server.key"]],
                                   settings=["per_listener_settings false"])
 
 
@@ -145,11 +150,12 @@ def main():
     parser.add_argument("--tcp", type=int, default=10000)
     parser.add_argument("--tls", type=int, default=2000)
     parser.add_argument("--ws", type=int, default=5000)
+    parser.add_argument("--wss", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if not shutil.which("/usr/sbin/mosquitto"):
         sys.exit("needs Debian's mosquitto (apt-get install mosquitto)")
-    counts = {"tcp": args.tcp, "tls": args.tls, "ws": args.ws}
+    counts = {"tcp": args.tcp, "tls": args.tls, "ws": args.ws, "wss": args.wss}
     folder = tempfile.mkdtemp(prefix="mqttd-idle-")
     make_certs(folder)
     context = ssl.create_default_context(cafile=f"{folder}/ca.crt")

@@ -232,6 +232,11 @@ void shard::went_offline(entry& e) {
 // epoch makes whatever was routed to the old one (and is still on its way) miss.
 void shard::renew(entry& e) {
     forget(e);
+    start_empty(e);
+}
+
+// Only after forget(e): a second forget would send the group messages it held to their groups again.
+void shard::start_empty(entry& e) {
     e.epoch = e.slot->next_epoch();
     e.state = std::make_unique<session>(e.slot->client_id, options_.session);
     e.gate = 0;  // the old incarnation's held outputs go to its old connection, whatever happens here
@@ -255,8 +260,9 @@ void shard::discard(entry& e) {
         sessions_.erase(e.slot.get());  // destroys e
         return;
     }
-    // A CONNECT that found this slot is on its way here: keep an empty session for it to take over.
-    renew(e);
+    // A CONNECT that found this slot is on its way here: keep an empty session for it to take over. The old
+    // one is forgotten already (not renew(), which would forget it twice).
+    start_empty(e);
 }
 
 // ---- effects

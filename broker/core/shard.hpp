@@ -184,6 +184,7 @@ private:
     void end_connection(entry& e, close_reason why, const char* detail, bool is_connection_open);
     void session_ended(entry& e, close_reason why, const char* detail, bool is_connection_open);
     void renew(entry& e);
+    void start_empty(entry& e);
     void forget(entry& e);
     void discard(entry& e);
     void went_offline(entry& e);

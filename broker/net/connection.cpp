@@ -88,7 +88,7 @@ void connection<Transport>::failed(const std::exception& e) {
     close(core::close_reason::network_error);
 }
 
-// Over TCP: bytes arrived at an idle connection (or the wait failed).
+// Over TCP and TLS: bytes arrived at an idle connection (or the wait failed).
 template <transport Transport>
 void connection<Transport>::readable(const boost::system::error_code& ec) {
     if (ec) return read_failed(ec);
@@ -109,7 +109,7 @@ asio::awaitable<void> connection<Transport>::read_packets(bool is_readable) {
                 co_await backlog_drained_.async_wait(as_tuple_awaitable);
             }
             if (is_closing_) break;
-            if constexpr (requires { transport_.async_wait_readable([](boost::system::error_code) {}); }) {
+            if constexpr (has_readiness_wait) {
                 // Idle between packets: hold no receive buffer, and no coroutine, while waiting for the next
                 // bytes. The wait's handler keeps the connection alive.
                 rx_.release_if_empty();
@@ -118,6 +118,21 @@ asio::awaitable<void> connection<Transport>::read_packets(bool is_readable) {
                     co_return;
                 }
                 is_readable = false;  // bytes are there now: read them
+            } else {
+                // Idle between packets: wait with 16 bytes rather than a 4 KB receive buffer.
+                rx_.release_if_empty();
+                if (rx_.capacity() == 0) {
+                    auto [read_ec, n] = co_await transport_.read_some(asio::buffer(idle_bytes_));
+                    if (read_ec) {
+                        read_failed(read_ec);
+                        break;
+                    }
+                    const auto room = rx_.prepare(0);
+                    std::memcpy(room.data(), idle_bytes_.data(), n);
+                    rx_.commit(n);
+                    if (!co_await handle_received()) break;
+                    continue;
+                }
             }
             // Room for the pending packet as its bytes arrive; its size was checked against the limit from the
             // fixed header, and a claim alone allocates nothing.
@@ -305,7 +320,7 @@ void connection<Transport>::attached(bool session_present) {
                           << " addr=" << transport_.peer().address
                           << " username=" << logging::quoted{params_.username.value_or("")}
                           << " clean_session=" << params_.clean_session << " keepalive=" << params_.keep_alive
-                          << " session_present=" << session_present;
+                          << " session_present=" << session_present << " worker=" << worker_.index();
     session_ready_.cancel();
     schedule_check();  // the keepalive deadline, from now on
 }

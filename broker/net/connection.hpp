@@ -1,11 +1,14 @@
 #pragma once
 // One client's network connection, on one worker, over any transport: reads bytes, decodes packets, feeds
 // them to the session core and writes what it asks for. Two coroutines share the object (reader, writer; over
-// TCP the reader ends while the connection is idle and a readiness callback starts it again),
+// TCP and TLS the reader ends while the connection is idle and a readiness callback starts it again),
 // and its deadlines are entries in the worker's deadline queue; all run on the worker's single thread, so its
 // state needs no lock. Explicitly instantiated for each transport in connection.cpp.
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -44,7 +47,7 @@ private:
     enum class connect_verdict { rejected, check_password, accepted };
 
     boost::asio::awaitable<void> read_loop();
-    // The loop after the handshake. Over TCP it ends whenever the connection is idle, and readable() starts it
+    // The loop after the handshake. Over TCP and TLS it ends whenever the connection is idle, and readable() starts it
     // again when bytes arrive: an idle connection then holds no coroutine frame (about 1.4 KB).
     boost::asio::awaitable<void> read_packets(bool is_readable);  // is_readable: bytes are waiting
     void readable(const boost::system::error_code& ec);
@@ -82,6 +85,13 @@ private:
     std::shared_ptr<std::atomic<bool>> login_abandoned_;  // shared with a password check under way
 
     receive_buffer rx_;
+    // WebSocket has no readiness wait (Beast keeps input of its own): an idle connection's read waits with
+    // this small buffer instead of a receive buffer, and what it gets moves into rx_.
+    static constexpr bool has_readiness_wait =
+        requires(Transport& t) { t.async_wait_readable([](boost::system::error_code) {}); };
+    struct no_idle_bytes {};
+    [[no_unique_address]] std::conditional_t<has_readiness_wait, no_idle_bytes, std::array<std::uint8_t, 16>>
+        idle_bytes_;
 
     write_queue tx_;
     bool is_writing_ = false;

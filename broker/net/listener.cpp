@@ -22,39 +22,72 @@ using asio::ip::tcp;
 using logging::level;
 using logging::log_line;
 
+namespace {
+
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// Binds a plain socket (no SO_REUSEPORT) to `endpoint` and returns the port it got. With SO_REUSEPORT alone,
+// a second broker of the same user would silently share the port (and a port 0 request could be handed one
+// that is taken): this plain bind fails with "address in use" as a single acceptor would.
+std::uint16_t probe_port(asio::io_context& context, const tcp::endpoint& endpoint, boost::system::error_code& ec) {
+    tcp::acceptor probe{context};
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && endpoint.address().is_v6()) probe.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    return ec ? 0 : probe.local_endpoint().port();
+}
+
+void open_shared_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, boost::system::error_code& ec) {
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.set_option(reuse_port(true), ec);
+    if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+}
+
+}  // namespace
+
 listener::listener(const listener_options& options, shared_state& shared)
-    : options_{options},
-      shared_{shared},
-      max_packet_size_{shared.options.max_packet_size},
-      workers_{shared.workers},
-      acceptor_{shared.workers.front()->context()} {
+    : options_{options}, shared_{shared}, max_packet_size_{shared.options.max_packet_size}, workers_{shared.workers} {
     if (uses_tls(options_.type)) tls_ = std::make_unique<reloadable_ssl_context>(options_.tls);
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(options_.bind, ec);
     if (ec) throw std::runtime_error{"bind address \"" + options_.bind + "\" is not an IP address"};
-    const tcp::endpoint endpoint{address, options_.port};
-    const auto where = format_endpoint(endpoint);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && address.is_v6()) acceptor_.set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    const auto where = format_endpoint(tcp::endpoint{address, options_.port});
+    // Port 0 asks for any free port: the probe picks it, and a port taken between probe and bind is tried
+    // again with a new one.
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        acceptors_.clear();
+        const auto port = probe_port(workers_.front()->context(), tcp::endpoint{address, options_.port}, ec);
+        if (ec) break;
+        for (auto& w : workers_) {
+            auto& acceptor = acceptors_.emplace_back(w->context());
+            open_shared_acceptor(acceptor, tcp::endpoint{address, port}, ec);
+            if (ec) break;
+        }
+        port_ = port;
+        if (!ec || options_.port != 0 || ec != asio::error::address_in_use) break;
+    }
     if (ec) throw std::runtime_error{"cannot listen on " + where + ": " + ec.message()};
-    port_ = acceptor_.local_endpoint().port();
 }
 
 void listener::start() {
-    asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+    for (std::size_t i = 0; i < acceptors_.size(); ++i)
+        asio::co_spawn(acceptors_[i].get_executor(), accept_loop(i), asio::detached);
     log_line{level::info} << "event=listening type=" << to_string(options_.type) << " addr="
-                          << format_endpoint(tcp::endpoint{acceptor_.local_endpoint().address(), port_})
+                          << format_endpoint(tcp::endpoint{acceptors_.front().local_endpoint().address(), port_})
+                          << " acceptors=" << acceptors_.size()
                           << (uses_websocket(options_.type) ? " path=" + options_.websocket.path : std::string{});
 }
 
 void listener::stop() {
-    asio::post(acceptor_.get_executor(), [this] {
-        boost::system::error_code ignored;
-        acceptor_.close(ignored);
-    });
+    for (auto& acceptor : acceptors_)
+        asio::post(acceptor.get_executor(), [&acceptor] {
+            boost::system::error_code ignored;
+            acceptor.close(ignored);
+        });
 }
 
 const char* to_string(listener_type t) noexcept {
@@ -103,18 +136,19 @@ void listener::start_connection(worker& target, tcp::socket socket, std::string 
     }
 }
 
-asio::awaitable<void> listener::accept_loop() {
-    while (acceptor_.is_open()) {
-        auto& target = *workers_[next_worker_];
-        next_worker_ = (next_worker_ + 1) % workers_.size();
+// On workers_[worker_index]'s thread: the accepted socket is already on that worker's io_context.
+asio::awaitable<void> listener::accept_loop(std::size_t worker_index) {
+    auto& acceptor = acceptors_[worker_index];
+    auto& target = *workers_[worker_index];
+    while (acceptor.is_open()) {
         // The peer's address as accept() reports it: a peer that resets at once is still named in the logs.
         tcp::endpoint peer;
-        auto [ec, socket] = co_await acceptor_.async_accept(target.context(), peer, asio::as_tuple(asio::use_awaitable));
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+        auto [ec, socket] = co_await acceptor.async_accept(target.context(), peer, asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
         if (ec) {
             // Out of file descriptors and the like: say so, wait a little, keep serving.
             log_line{level::warning} << "event=accept_failed port=" << port_ << " error=" << logging::quoted{ec.message()};
-            asio::steady_timer pause{acceptor_.get_executor(), std::chrono::milliseconds{100}};
+            asio::steady_timer pause{acceptor.get_executor(), std::chrono::milliseconds{100}};
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
@@ -126,11 +160,8 @@ asio::awaitable<void> listener::accept_loop() {
             note_refused(peer);
             continue;
         }
-        bump(accepted_);
-        asio::post(target.context(), [this, &target, socket = std::move(socket), peer = format_endpoint(peer),
-                                      ticket = std::move(ticket)]() mutable {
-            start_connection(target, std::move(socket), std::move(peer), std::move(ticket));
-        });
+        accepted_.fetch_add(1, std::memory_order_relaxed);  // one accept loop per worker
+        start_connection(target, std::move(socket), format_endpoint(peer), std::move(ticket));
     }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// Accepts connections on one configured address and hands each socket to the next worker, round-robin.
-// The acceptor runs on worker 0; the socket is created on the target worker's io_context, so the connection
-// never changes thread after accept.
+// Accepts connections on one configured address: one SO_REUSEPORT acceptor per worker, each on its worker's
+// io_context, so the kernel spreads new connections over the workers and every worker accepts (no single
+// accepting thread, no hand-off). A connection never changes thread after accept.
 
 #include <atomic>
 #include <memory>
@@ -39,7 +39,7 @@ public:
     void reload_tls();
 
 private:
-    boost::asio::awaitable<void> accept_loop();
+    boost::asio::awaitable<void> accept_loop(std::size_t worker_index);
 
     void start_connection(worker& target, boost::asio::ip::tcp::socket socket, std::string peer,
                           connection_ticket ticket);
@@ -51,11 +51,10 @@ private:
     std::unique_ptr<reloadable_ssl_context> tls_;
     std::vector<std::unique_ptr<worker>>& workers_;
     std::atomic<std::size_t> open_connections_{0};
-    std::atomic<std::uint64_t> refused_{0};   // written by the accept loop only
+    std::atomic<std::uint64_t> refused_{0};  // written by the accept loops
     std::atomic<std::uint64_t> accepted_{0};  // likewise
-    boost::asio::ip::tcp::acceptor acceptor_;
+    std::vector<boost::asio::ip::tcp::acceptor> acceptors_;  // [i] on workers_[i]
     std::uint16_t port_ = 0;
-    std::size_t next_worker_ = 0;
 };
 
 }  // namespace mqttd::net

@@ -15,8 +15,8 @@ public:
     boost::asio::awaitable<boost::system::error_code> handshake();
     boost::asio::awaitable<io_result> read_some(boost::asio::mutable_buffer b);
     // Calls handler(error_code) once read_some would find bytes (or on an error): an idle connection then needs
-    // no receive buffer and no coroutine (connection.cpp). (TLS and WS have none of this: their layers below keep
-    // input of their own, which a wait on the socket would not see.)
+    // no receive buffer and no coroutine (connection.cpp). TLS has the same, counting what OpenSSL holds; WS
+    // has not: Beast keeps input of its own, which a wait on the socket would not see.
     template <class Handler>
     void async_wait_readable(Handler&& handler) {
         socket_.async_wait(boost::asio::ip::tcp::socket::wait_read, std::forward<Handler>(handler));

@@ -31,14 +31,14 @@ std::string peer_common_name(SSL* ssl) {
 }
 
 tls_transport::tls_transport(asio::ip::tcp::socket socket, std::string peer_address, ssl_context_ptr context)
-    : context_{std::move(context)}, stream_{std::move(socket), *context_} {
+    : stream_{std::move(socket), std::move(context)} {
     peer_.address = std::move(peer_address);
     boost::system::error_code ignored;
     stream_.next_layer().set_option(asio::ip::tcp::no_delay{true}, ignored);
 }
 
 asio::awaitable<boost::system::error_code> tls_transport::handshake() {
-    auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable);
+    auto [ec] = co_await stream_.async_handshake(as_tuple_awaitable);
     if (!ec) peer_.cert_cn = peer_common_name(stream_.native_handle());
     co_return ec;
 }
@@ -47,19 +47,11 @@ asio::awaitable<io_result> tls_transport::read_some(asio::mutable_buffer b) {
     co_return co_await stream_.async_read_some(b, as_tuple_awaitable);
 }
 
+// The stream gathers the packets into records of up to 16 KB itself.
 asio::awaitable<io_result> tls_transport::write_all(std::span<const asio::const_buffer> buffers) {
-    tx_.resize(asio::buffer_size(buffers));
-    asio::buffer_copy(asio::buffer(tx_), buffers);
-    auto result = co_await asio::async_write(stream_, asio::buffer(tx_), as_tuple_awaitable);
-    if (tx_.capacity() > 256 * 1024) std::vector<std::uint8_t>{}.swap(tx_);  // don't keep a burst's memory
-    co_return result;
+    co_return co_await asio::async_write(stream_, buffers, as_tuple_awaitable);
 }
 
-void tls_transport::close() {
-    // No TLS close_notify: the peer may be gone, and waiting for it would hold the connection open.
-    boost::system::error_code ignored;
-    stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    stream_.lowest_layer().close(ignored);
-}
+void tls_transport::close() { stream_.close(); }
 
 }  // namespace mqttd::net

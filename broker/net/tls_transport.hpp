@@ -1,19 +1,15 @@
 #pragma once
-// TLS over TCP (OpenSSL through Asio's ssl::stream). The handshake runs inside the connection's connect
-// deadline; the client certificate's CN, when there is one, reaches auth and the logs through peer().
-
-#include <cstdint>
-#include <vector>
+// TLS over TCP (tls_stream: OpenSSL on the socket, Asio for readiness). The handshake runs inside the
+// connection's connect deadline; the client certificate's CN, when there is one, reaches auth and the logs
+// through peer(). Like TCP, an idle connection waits for readability with no receive buffer and no coroutine.
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 
 #include "broker/net/tls_context.hpp"
+#include "broker/net/tls_stream.hpp"
 #include "broker/net/transport.hpp"
 
 namespace mqttd::net {
-
-using ssl_stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 
 class tls_transport {
 public:
@@ -21,16 +17,20 @@ public:
 
     boost::asio::awaitable<boost::system::error_code> handshake();
     boost::asio::awaitable<io_result> read_some(boost::asio::mutable_buffer b);
+    // Calls handler(error_code) once read_some would find bytes, counting those OpenSSL has already taken
+    // off the socket (connection.cpp: the idle connection's wait).
+    template <class Handler>
+    void async_wait_readable(Handler&& handler) {
+        stream_.async_wait_readable(std::forward<Handler>(handler));
+    }
     boost::asio::awaitable<io_result> write_all(std::span<const boost::asio::const_buffer> buffers);
     void close();
     const peer_info& peer() const noexcept { return peer_; }
 
-    ssl_stream& stream() noexcept { return stream_; }
+    tls_stream& stream() noexcept { return stream_; }
 
 private:
-    std::vector<std::uint8_t> tx_;  // OpenSSL writes one buffer per record: gather small packets first
-    ssl_context_ptr context_;  // keeps the context this connection was made with alive across a reload
-    ssl_stream stream_;
+    tls_stream stream_;
     peer_info peer_;
 };
 

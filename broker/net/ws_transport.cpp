@@ -71,7 +71,7 @@ http::response<http::string_body> refusal_response(const http::request<http::str
 template <class NextLayer>
 NextLayer ws_transport<NextLayer>::make_next_layer(asio::ip::tcp::socket socket, const ssl_context_ptr& context) {
     if constexpr (is_secure) {
-        return NextLayer{std::move(socket), *context};
+        return NextLayer{std::move(socket), context};
     } else {
         return socket;
     }
@@ -81,8 +81,7 @@ template <class NextLayer>
 ws_transport<NextLayer>::ws_transport(asio::ip::tcp::socket socket, std::string peer_address,
                                       const websocket_options& options, std::size_t max_message_size,
                                       ssl_context_ptr context)
-    : context_{std::move(context)},
-      ws_{make_next_layer(std::move(socket), context_)},
+    : ws_{make_next_layer(std::move(socket), context)},
       options_{options},
       max_message_size_{max_message_size} {
     auto& tcp = beast::get_lowest_layer(ws_);
@@ -94,7 +93,7 @@ ws_transport<NextLayer>::ws_transport(asio::ip::tcp::socket socket, std::string 
 template <class NextLayer>
 asio::awaitable<boost::system::error_code> ws_transport<NextLayer>::handshake() {
     if constexpr (is_secure) {
-        auto [ec] = co_await ws_.next_layer().async_handshake(asio::ssl::stream_base::server, as_tuple_awaitable);
+        auto [ec] = co_await ws_.next_layer().async_handshake(as_tuple_awaitable);
         if (ec) co_return ec;
         peer_.cert_cn = peer_common_name(ws_.next_layer().native_handle());
     }

@@ -11,16 +11,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include "broker/net/server_options.hpp"
 #include "broker/net/tls_context.hpp"
+#include "broker/net/tls_stream.hpp"
 #include "broker/net/transport.hpp"
 
 namespace mqttd::net {
 
-using wss_next_layer = boost::beast::ssl_stream<boost::asio::ip::tcp::socket>;
+// wss: the websocket runs on the same TLS stream as the tls listener (tls_stream.hpp).
+using wss_next_layer = tls_stream;
 
 // Picks the subprotocol to answer with from a Sec-WebSocket-Protocol header: "mqtt", else "mqttv3.1" (old
 // clients), else "" (refuse).
@@ -54,7 +55,6 @@ public:
 private:
     static NextLayer make_next_layer(boost::asio::ip::tcp::socket socket, const ssl_context_ptr& context);
 
-    ssl_context_ptr context_;  // wss only: outlives the stream that uses it
     boost::beast::websocket::stream<NextLayer> ws_;
     const websocket_options& options_;
     std::size_t max_message_size_;

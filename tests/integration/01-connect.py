@@ -148,6 +148,16 @@ class Connect(BrokerTestCase):
         sp, rc = c.connect("c-session", clean_session=False)
         self.assertEqual((sp, rc), (False, 0), "the clean session discarded the old one [MQTT-3.1.2-6]")
 
+    @harness.mqttd_only("its acceptors: one SO_REUSEPORT socket per worker")
+    def test_every_worker_accepts_connections(self):
+        # Two workers (the harness's threads=2). The kernel spreads connections over the acceptors by the
+        # peer's port, so 40 connections all landing on one worker would mean the other does not accept.
+        for i in range(40):
+            self.raw_connected("c-spread-%d" % i)
+        workers = {line.split(" worker=")[1].split()[0]
+                   for line in self.broker.wait_log("event=connect ", "c-spread-", count=40)}
+        self.assertEqual(workers, {"0", "1"}, "workers that accepted a connection")
+
 
 if __name__ == "__main__":
     harness.run()

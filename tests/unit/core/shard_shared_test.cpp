@@ -109,6 +109,31 @@ TEST_CASE("shard: what a clean-session member held goes to the others when it en
     CHECK(shard_problems(s) == "");
 }
 
+// Found by the shard fuzzer: the old session was forgotten twice (once as it ended, once as the empty session
+// for the waiting CONNECT replaced it), so every group message it held went out twice.
+TEST_CASE("shard: a clean member dropped while a CONNECT for its id is on its way hands each message back once") {
+    shard_scheduler s{2, limits(2)};
+    intake_log log;
+    log.checks_order = false;  // b's messages come to a after a's own: a group keeps no order across members
+    const auto [a, b] = join_two(s, log, true, true);
+    std::mt19937 rng{5};
+    publish_numbered(s, 0, 20, qos::at_least_once, rng);
+    REQUIRE(log.taken["b"].size() == 10);
+    s.connect(0, params("b", true));  // its CONNECT travels to shard 1, where b's session is
+    s.drop(b);                        // [MQTT-3.1.2-6] the old session ends before the CONNECT arrives
+    for (int round = 0; round < 20; ++round) {
+        s.run_until_quiet(rng);
+        for (const auto& p : publishes_of(s.client(a))) s.send(a, protocol::puback{p.id});
+    }
+    for (const auto& f : log.failures) MESSAGE(f);
+    CHECK(log.failures.empty());
+    CHECK(s.at(0).stats().shared_redispatched + s.at(1).stats().shared_redispatched == 10);
+    std::set<std::string> at_a(log.taken["a"].begin(), log.taken["a"].end());
+    CHECK(at_a.size() == 20);
+    CHECK(log.taken["a"].size() == 20);
+    CHECK(shard_problems(s) == "");
+}
+
 TEST_CASE("shard: a QoS 2 message whose PUBREC came is the member's: not sent to another when it ends") {
     shard_scheduler s{2, limits(10)};
     intake_log log;
