@@ -130,6 +130,7 @@ asio::awaitable<void> connection<Transport>::read_packets(bool is_readable) {
                     const auto room = rx_.prepare(0);
                     std::memcpy(room.data(), idle_bytes_.data(), n);
                     rx_.commit(n);
+                    bump(worker_.traffic().bytes_received, n);
                     if (!co_await handle_received()) break;
                     continue;
                 }
