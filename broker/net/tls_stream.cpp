@@ -1,15 +1,50 @@
 #include "broker/net/tls_stream.hpp"
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <new>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 
 namespace mqttd::net {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// OpenSSL's socket BIO writes with plain send(): a peer that has gone would raise SIGPIPE, which kills any
+// process that has not ignored it (mqttd does, a test binary or an embedding program may not). This BIO is
+// OpenSSL's socket BIO with MSG_NOSIGNAL on its writes.
+int send_without_sigpipe(BIO* bio, const char* data, int size) {
+    int fd = -1;
+    BIO_get_fd(bio, &fd);
+    const auto sent = ::send(fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+    BIO_clear_retry_flags(bio);
+    if (sent <= 0 && BIO_sock_should_retry(static_cast<int>(sent)) != 0) BIO_set_retry_write(bio);
+    return static_cast<int>(sent);
+}
+
+const BIO_METHOD* socket_method() {
+    static BIO_METHOD* const method = [] {
+        const BIO_METHOD* base = BIO_s_socket();
+        BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOCKET, "mqttd socket");
+        if (m == nullptr) throw std::bad_alloc{};
+        BIO_meth_set_write(m, send_without_sigpipe);
+        BIO_meth_set_read(m, BIO_meth_get_read(base));
+        BIO_meth_set_puts(m, BIO_meth_get_puts(base));
+        BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(base));
+        BIO_meth_set_create(m, BIO_meth_get_create(base));
+        BIO_meth_set_destroy(m, BIO_meth_get_destroy(base));
+        return m;
+    }();
+    return method;
+}
+
+}  // namespace
 
 tls_stream::tls_stream(socket_type socket, ssl_context_ptr context)
     : socket_{std::move(socket)}, context_{std::move(context)}, ssl_{SSL_new(context_->native_handle())} {
@@ -17,7 +52,10 @@ tls_stream::tls_stream(socket_type socket, ssl_context_ptr context)
     // OpenSSL reads and writes the descriptor itself, and must never block the worker's thread.
     boost::system::error_code ignored;
     socket_.non_blocking(true, ignored);
-    SSL_set_fd(ssl_.get(), static_cast<int>(socket_.native_handle()));
+    BIO* bio = BIO_new(socket_method());
+    if (bio == nullptr) throw std::bad_alloc{};
+    BIO_set_fd(bio, static_cast<int>(socket_.native_handle()), BIO_NOCLOSE);
+    SSL_set_bio(ssl_.get(), bio, bio);  // one reference, for both directions
     SSL_set_accept_state(ssl_.get());
     // Release: no 16 KB record buffers while there is nothing in them (an idle connection). Partial writes:
     // SSL_write_ex returns after each record, as a write_some should. Moving buffer: a retried write may come

@@ -1,5 +1,5 @@
 #pragma once
-// TLS on a TCP socket with OpenSSL working on the socket's descriptor itself (SSL_set_fd): Asio only waits for
+// TLS on a TCP socket with OpenSSL working on the socket's descriptor itself (a socket BIO on its fd): Asio only waits for
 // readiness. Asio's ssl::stream keeps some 34 KB of buffers per connection (its engine's input and output
 // buffers and a BIO pair) for the connection's whole life; here, with SSL_MODE_RELEASE_BUFFERS, OpenSSL frees
 // its record buffers whenever they are empty, so an idle connection holds only the SSL object.
