@@ -357,6 +357,9 @@ config parse_config(const std::string& text, const std::string& file) {
     c.http.admin = read_admin(r, !c.http.listeners.empty());
 
     c.server.threads = static_cast<std::size_t>(r.get_integer("threads", 0, 0, 1024));
+    // Seconds between $SYS publications (README: "$SYS topics"); 0 turns them off. A day at most, as a longer
+    // interval is as good as off and overflows nothing.
+    c.server.sys_interval = std::chrono::seconds{r.get_integer("sys_interval", 10, 0, 86'400)};
     const auto level = r.get_choice("log_level", "info", {"error", "warning", "info", "debug"});
     c.log_level = level == "error"     ? logging::level::error
                   : level == "warning" ? logging::level::warning

@@ -23,6 +23,7 @@
 #include "broker/http/server.hpp"
 #include "broker/logging/log.hpp"
 #include "broker/net/access_control.hpp"
+#include "broker/net/prometheus_text.hpp"
 #include "broker/net/server.hpp"
 #include "broker/version.hpp"
 
@@ -40,36 +41,6 @@ MQTT 3.1.1 broker.
       --version       print the version and exit
   -h, --help          print this help and exit
 )";
-
-// /metrics until the stats renderer takes over: the broker's counters in the Prometheus text format.
-std::string counters_as_prometheus(const mqttd::net::counters_snapshot& c) {
-    using namespace mqttd;
-    std::string out;
-    const auto counter = [&](const std::string& name, const std::string& help) {
-        out += "# HELP " + name + " " + help + "\n# TYPE " + name + " counter\n";
-    };
-    counter("mqttd_messages_dropped_total", "Messages a session did not take, by reason.");
-    for (std::size_t i = 0; i < c.dropped.size(); ++i)
-        out += std::string{"mqttd_messages_dropped_total{reason=\""} + core::to_string(static_cast<core::drop_reason>(i)) +
-               "\"} " + std::to_string(c.dropped[i]) + "\n";
-    counter("mqttd_connections_closed_total", "Network connections ended, by reason.");
-    for (std::size_t i = 0; i < c.closes.size(); ++i)
-        out += std::string{"mqttd_connections_closed_total{reason=\""} + core::to_string(static_cast<core::close_reason>(i)) +
-               "\"} " + std::to_string(c.closes[i]) + "\n";
-    const std::pair<const char*, std::uint64_t> plain[] = {
-        {"mqttd_sessions_expired_total", c.sessions_expired},
-        {"mqttd_takeovers_total", c.takeovers},
-        {"mqttd_superseded_connects_total", c.superseded_connects},
-        {"mqttd_session_moves_total", c.session_moves},
-        {"mqttd_unforeseen_states_total", c.unforeseen_states},
-        {"mqttd_refused_connections_total", c.refused_connections},
-    };
-    for (const auto& [name, value] : plain) {
-        counter(name, "See README, Operating mqttd.");
-        out += std::string{name} + " " + std::to_string(value) + "\n";
-    }
-    return out;
-}
 
 struct command_line {
     std::optional<std::string> config_file;
@@ -205,7 +176,7 @@ int main(int argc, char** argv) {
     try {
         server.emplace(cfg.server);
         {
-            hooks.metrics_source = [&] { return counters_as_prometheus(server->counters()); };
+            hooks.metrics_source = [&] { return net::render_prometheus(server->stats()); };
             // On the HTTP thread: the reload itself runs on the main thread, one at a time with SIGHUP's.
             hooks.reload_action = [&]() -> http::reload_result {
                 auto task = std::make_shared<std::packaged_task<http::reload_result()>>([&] { return reload_all("api"); });

@@ -4,6 +4,7 @@
 // (length + topic) and the payload, so a fan-out to N subscribers encodes the topic once and copies the
 // payload never.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -30,6 +31,12 @@ public:
     std::uint64_t storage_id() const noexcept { return storage_id_; }
     void set_storage_id(std::uint64_t id) const noexcept { storage_id_ = id; }
 
+    // When the broker took the PUBLISH in (the shard's input time), for the latency histogram; the epoch for
+    // a message read back from storage. Set once, like storage_id, before the message is routed.
+    using time_point = std::chrono::steady_clock::time_point;
+    time_point received_at() const noexcept { return received_at_; }
+    void set_received_at(time_point at) const noexcept { received_at_ = at; }
+
 private:
     friend std::shared_ptr<const message> make_message(std::string_view, protocol::bytes_view, protocol::qos, bool);
     message(std::string_view topic, protocol::bytes_view payload, protocol::qos qos_level, bool retain) noexcept;
@@ -41,6 +48,7 @@ private:
     protocol::qos qos_;
     bool retain_;
     mutable std::uint64_t storage_id_ = 0;
+    mutable time_point received_at_{};
 };
 
 using message_ptr = std::shared_ptr<const message>;

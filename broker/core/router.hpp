@@ -45,6 +45,7 @@ public:
 
     std::size_t subscription_count() const { return tree_.read()->subscription_count(); }
     std::size_t retained_count() const { return retained_.read()->size(); }
+    std::size_t retained_bytes() const { return retained_.read()->bytes(); }
 
 private:
     share_strategies strategies_;

@@ -1,5 +1,6 @@
 #include "broker/core/shard.hpp"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "broker/logging/log.hpp"
@@ -132,6 +133,26 @@ time_point shard::keepalive_deadline(connection_id conn) const noexcept {
 const session* shard::find_session(const session_slot* slot) const noexcept {
     const auto it = sessions_.find(slot);
     return it == sessions_.end() ? nullptr : it->second->state.get();
+}
+
+void shard::publish_system(const message_ptr& msg, time_point now) {
+    begin(now);
+    msg->set_received_at(now);
+    auto targets = std::move(targets_);
+    router_.publish(msg, targets);
+    deliver_all(msg, targets);
+    targets_ = std::move(targets);
+}
+
+shard::queue_depths shard::depths() const noexcept {
+    queue_depths d;
+    for (const auto& [slot, e] : sessions_) {
+        const auto queued = e->state->queued_count();
+        d.queued += queued;
+        d.max_queued = std::max(d.max_queued, queued);
+        d.inflight += e->state->inflight_count();
+    }
+    return d;
 }
 
 // ---- inputs from other shards

@@ -155,6 +155,10 @@ public:
     kick_result kick(std::string_view client_id, bool discard_session, time_point now);
     // Removes the retained messages the filter matches (and their stored copies). Returns how many.
     std::size_t delete_retained(std::string_view filter, time_point now);
+    // A message the broker itself publishes ($SYS topics): routed, and retained when it says so, like a
+    // client's PUBLISH, but from no session, so neither the $SYS ban nor the ACL applies, and nothing is
+    // stored (the broker publishes it again after a restart).
+    void publish_system(const message_ptr& msg, time_point now);
 
     output& out() noexcept { return out_; }
     // A reload's limits: for sessions made from now on (existing sessions keep theirs), and for the expiry of
@@ -163,6 +167,14 @@ public:
 
     time_point keepalive_deadline(connection_id conn) const noexcept;
     std::size_t session_count() const noexcept { return sessions_.size(); }
+    std::size_t connected_count() const noexcept { return attached_.size(); }
+    struct queue_depths {
+        std::size_t queued = 0;      // messages waiting in every session's queue
+        std::size_t max_queued = 0;  // in the longest one
+        std::size_t inflight = 0;    // sent and not yet acknowledged, every session
+    };
+    // Walks every session: for a once-a-second gauge, not for the hot path.
+    queue_depths depths() const noexcept;
     const session* find_session(const session_slot* slot) const noexcept;
     const shard_stats& stats() const noexcept { return stats_; }
     std::size_t max_nesting() const noexcept { return effects_.max_depth(); }

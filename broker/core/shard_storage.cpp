@@ -57,6 +57,7 @@ void shard::publish_from(entry& e, route& r) {
         if (r.ack) emit(e, send_packet{std::move(*r.ack)});
         return;
     }
+    r.msg->set_received_at(now_);
     auto targets = std::move(targets_);
     router_.publish(r.msg, targets, e.slot->client_id);
     if (options_.storage != storage_mode::off) {

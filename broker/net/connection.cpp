@@ -130,6 +130,7 @@ asio::awaitable<void> connection<Transport>::read_packets(bool is_readable) {
                     const auto room = rx_.prepare(0);
                     std::memcpy(room.data(), idle_bytes_.data(), n);
                     rx_.commit(n);
+                    bump(worker_.traffic().bytes_received, n);
                     if (!co_await handle_received()) break;
                     continue;
                 }
@@ -147,6 +148,7 @@ asio::awaitable<void> connection<Transport>::read_packets(bool is_readable) {
                 break;
             }
             rx_.commit(n);
+            bump(worker_.traffic().bytes_received, n);
             if (!co_await handle_received()) break;
         }
     } catch (const std::exception& e) {
@@ -177,6 +179,8 @@ asio::awaitable<bool> connection<Transport>::handle_received() {
         if (used == 0) co_return true;
 
         if (phase_ == phase::attached) {
+            if (const auto* p = std::get_if<protocol::publish>(&packet))
+                bump(worker_.traffic().publishes_received[static_cast<std::size_t>(p->qos_level)]);
             worker_.shard().packet(id_, packet, core::clock::now());
             rx_.consume(used);
             worker_.carry_out();
@@ -290,6 +294,7 @@ void connection<Transport>::reject_connect(protocol::connack_code code, const ch
     log_line{level::info} << "event=connect_rejected client_id=" << logging::quoted{params_.client_id}
                           << " addr=" << transport_.peer().address << " connack=" << static_cast<int>(code)
                           << " reason=" << logging::quoted{reason};
+    bump(worker_.traffic().connacks[static_cast<std::size_t>(code)]);
     // [MQTT-3.2.2-4] session present is 0 with a non-zero return code; [MQTT-3.2.2-5] then close.
     send(core::send_packet{protocol::connack{false, code}});
     close(core::close_reason::connect_rejected, false);
@@ -311,6 +316,7 @@ void connection<Transport>::protocol_error(const std::error_code& ec) {
 template <transport Transport>
 void connection<Transport>::attached(bool session_present) {
     phase_ = phase::attached;
+    bump(worker_.traffic().connacks[static_cast<std::size_t>(protocol::connack_code::accepted)]);
     log_line{level::info} << "event=connect client_id=" << logging::quoted{params_.client_id}
                           << " addr=" << transport_.peer().address
                           << " username=" << logging::quoted{params_.username.value_or("")}
@@ -355,6 +361,7 @@ void connection<Transport>::send(const core::send_packet& p) {
 template <transport Transport>
 void connection<Transport>::send(const core::send_publish& p) {
     if (is_closed_) return;
+    bump(worker_.traffic().publishes_sent[static_cast<std::size_t>(p.qos_level)]);
     tx_.push(p);
     check_backlog();
     start_writing();
@@ -397,6 +404,8 @@ asio::awaitable<void> connection<Transport>::write_loop() {
         schedule_check();  // this write's timeout
         auto [ec, n] = co_await transport_.write_all(buffers);
         write_started_ = core::time_point::max();
+        bump(worker_.traffic().bytes_sent, n);
+        if (!ec) record_latencies();
         tx_.release_written();
         check_backlog();
         if (ec) {
@@ -413,6 +422,15 @@ asio::awaitable<void> connection<Transport>::write_loop() {
     }
     is_writing_ = false;
     if (is_closing_) finish_close();
+}
+
+// One clock read per write, however many PUBLISHes it carried.
+template <transport Transport>
+void connection<Transport>::record_latencies() {
+    const auto& received = tx_.written_received_times();
+    if (received.empty()) return;
+    const auto now = core::clock::now();
+    for (const auto at : received) worker_.traffic().record_latency(now - at);
 }
 
 template <transport Transport>

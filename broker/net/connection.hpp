@@ -65,6 +65,7 @@ private:
     void reject_connect(protocol::connack_code code, const char* reason);
     void protocol_error(const std::error_code& ec);
     void start_writing();
+    void record_latencies();  // after a write: the PUBLISHes it carried, received -> written
     // After queueing or writing: tells the shard when the unsent backlog crosses max_outbound_bytes.
     void check_backlog();
     // Starts closing: flushes what is queued, then closes the transport. `tell_shard`: the shard did not

@@ -185,6 +185,7 @@ asio::awaitable<void> listener::accept_loop(std::size_t worker_index) {
             note_refused(peer);
             continue;
         }
+        accepted_.fetch_add(1, std::memory_order_relaxed);  // one accept loop per worker
         start_connection(target, std::move(socket), format_endpoint(peer), std::move(ticket));
     }
 }

@@ -39,6 +39,9 @@ public:
     // Connections refused because max_connections (broker-wide or this listener's) was reached.
     // Warning: read from any thread.
     std::uint64_t refused_count() const noexcept { return refused_.load(std::memory_order_relaxed); }
+    // Connections accepted since start, and open now. Warning: read from any thread.
+    std::uint64_t accepted_count() const noexcept { return accepted_.load(std::memory_order_relaxed); }
+    std::size_t open_count() const noexcept { return open_connections_.load(std::memory_order_relaxed); }
     // As built: apply() changes what it covers without changing these.
     const listener_options& options() const noexcept { return options_; }
 
@@ -60,6 +63,7 @@ private:
     std::vector<std::unique_ptr<worker>>& workers_;
     std::atomic<std::size_t> open_connections_{0};
     std::atomic<std::uint64_t> refused_{0};  // written by the accept loops
+    std::atomic<std::uint64_t> accepted_{0};  // likewise
     std::vector<boost::asio::ip::tcp::acceptor> acceptors_;  // [i] on workers_[i]
     std::uint16_t port_ = 0;
     std::string name_;  // "tcp 127.0.0.1:1883", for the admin API

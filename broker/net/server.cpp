@@ -79,6 +79,11 @@ void server::start() {
     for (const auto& l : shared_.options.listeners) warn_if_anonymous_on_network(l, shared_.options.auth);
     for (auto& w : shared_.workers) w->start();
     for (auto& l : listeners_) l->start();
+    if (shared_.options.sys_interval.count() > 0) {
+        sys_ = std::make_unique<sys_publisher>(*shared_.workers.front(), shared_.options.sys_interval,
+                                               [this] { return stats(); });
+        sys_->start();
+    }
     logging::log_line{logging::level::info} << "event=started workers=" << shared_.workers.size()
                                             << " listeners=" << listeners_.size()
                                             << " max_connections=" << shared_.options.max_connections;
@@ -87,15 +92,60 @@ void server::start() {
 counters_snapshot server::counters() const {
     counters_snapshot total;
     for (const auto& w : shared_.workers) total.add(w->counters());
-    std::lock_guard lock{listeners_mutex_};
-    for (const auto& l : listeners_) total.refused_connections += l->refused_count();
-    for (const auto& l : retired_) total.refused_connections += l->refused_count();
+    add_listener_counts(total, nullptr);
     return total;
 }
 
+void server::add_listener_counts(counters_snapshot& total, std::vector<listener_stats>* each) const {
+    std::lock_guard lock{listeners_mutex_};
+    for (const auto& l : listeners_) {
+        total.refused_connections += l->refused_count();
+        if (each == nullptr) continue;
+        const auto& o = l->options();
+        each->push_back({o.type, o.bind, l->port(), l->open_count(), l->accepted_count(), l->refused_count()});
+    }
+    // A removed listener's refusals still count in the totals; its connections count under no listener.
+    for (const auto& l : retired_) total.refused_connections += l->refused_count();
+}
+
+broker_stats server::stats() const {
+    broker_stats s;
+    s.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+    for (const auto& w : shared_.workers) {
+        const auto& c = w->counters();
+        s.totals.add(c);
+        s.workers.push_back({static_cast<double>(c.loop_lag_ns.load(std::memory_order_relaxed)) / 1e9,
+                             c.sessions.load(std::memory_order_relaxed),
+                             c.connected_sessions.load(std::memory_order_relaxed)});
+    }
+    add_listener_counts(s.totals, &s.listeners);
+    s.subscriptions = shared_.router.subscription_count();
+    s.retained_messages = shared_.router.retained_count();
+    s.retained_bytes = shared_.router.retained_bytes();
+    // Sampled whenever someone asks (every $SYS interval, every scrape): a peak between two samples is missed.
+    auto seen = max_connected_.load(std::memory_order_relaxed);
+    while (s.totals.connected_sessions > seen &&
+           !max_connected_.compare_exchange_weak(seen, s.totals.connected_sessions, std::memory_order_relaxed)) {
+    }
+    s.max_connected_sessions = std::max(seen, s.totals.connected_sessions);
+    s.memory = read_process_memory();
+    return s;
+}
+
+namespace {
+
+// The counts the summary line reports; traffic and gauges change all the time and would make it every minute.
+bool same_summary(const counters_snapshot& a, const counters_snapshot& b) {
+    return a.dropped == b.dropped && a.closes == b.closes && a.refused_connections == b.refused_connections &&
+           a.sessions_expired == b.sessions_expired && a.superseded_connects == b.superseded_connects &&
+           a.unforeseen_states == b.unforeseen_states;
+}
+
+}  // namespace
+
 void server::log_summary() {
     const auto now = counters();
-    if (now == last_summary_) return;
+    if (same_summary(now, last_summary_)) return;
     logging::log_line line{logging::level::info};
     line << "event=summary";
     for (std::size_t i = 0; i < now.dropped.size(); ++i)
@@ -146,6 +196,18 @@ std::vector<std::string> server::reconfigure(server_options next) {
         logging::log_line{logging::level::warning}
             << "event=auth_reload_failed reason=" << logging::quoted{e.what()} << " kept=previous";
         throw;
+    }
+
+    // $SYS: a new sys_interval applies at once (0 stops the publications; the retained topics stay).
+    if (next.sys_interval != shared_.options.sys_interval) {
+        if (next.sys_interval.count() == 0) {
+            if (sys_) sys_->stop();
+        } else if (sys_) {
+            sys_->restart(next.sys_interval);
+        } else {
+            sys_ = std::make_unique<sys_publisher>(*shared_.workers.front(), next.sys_interval, [this] { return stats(); });
+            sys_->start();
+        }
     }
 
     // The limits: each worker's copy, on its own thread, for new connections and sessions.
@@ -232,6 +294,7 @@ void server::stop(std::chrono::milliseconds grace) {
         std::lock_guard lock{listeners_mutex_};
         for (auto& l : listeners_) l->stop();
     }
+    if (sys_) sys_->stop();  // before the workers are told to go idle: its timer would keep worker 0 running
     for (auto& w : shared_.workers) {
         asio::post(w->context(), [&w = *w] { w.close_all(); });
         w->stop_when_idle();

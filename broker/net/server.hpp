@@ -9,8 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/net/broker_stats.hpp"
 #include "broker/net/listener.hpp"
 #include "broker/net/server_options.hpp"
+#include "broker/net/sys_publisher.hpp"
 #include "broker/net/worker.hpp"
 
 namespace mqttd::net {
@@ -48,6 +50,8 @@ public:
 
     // Warning: callable from any thread. Every worker's and listener's counts, summed.
     counters_snapshot counters() const;
+    // Warning: callable from any thread. Everything the $SYS topics and the metrics report.
+    broker_stats stats() const;
     // Logs one event=summary line with every count that changed since the last call (the main thread calls it
     // once a minute), so drops and refusals show in the log without a line per message.
     void log_summary();
@@ -68,11 +72,16 @@ public:
 
 private:
     void stop_listener(listener& l);
+    // The only reads of listeners_ outside start/stop/reload; takes listeners_mutex_.
+    void add_listener_counts(counters_snapshot& total, std::vector<listener_stats>* each) const;
 
     shared_state shared_;
-    // Written by the reloading thread, read by any (counters()): under listeners_mutex_. listeners_[i] serves
-    // shared_.options.listeners[i]. Removed listeners are retired, not destroyed: their connections' tickets
-    // point into them, and their refusals still count.
+    std::chrono::steady_clock::time_point started_at_ = std::chrono::steady_clock::now();
+    mutable std::atomic<std::uint64_t> max_connected_{0};
+    std::unique_ptr<sys_publisher> sys_;  // null when sys_interval is 0; destroyed before the workers
+    // Written by the reloading thread, read by any (counters(), stats()): under listeners_mutex_. listeners_[i]
+    // serves shared_.options.listeners[i]. Removed listeners are retired, not destroyed: their connections'
+    // tickets point into them, and their refusals still count.
     mutable std::mutex listeners_mutex_;
     std::vector<std::unique_ptr<listener>> listeners_;
     std::vector<std::unique_ptr<listener>> retired_;

@@ -105,6 +105,8 @@ struct server_options {
     // Open connections, all listeners together; 0: the file-descriptor limit less a reserve.
     std::size_t max_connections = 0;
     core::shard_options shard;
+    // How often the $SYS topics are published (README: "$SYS topics"); zero: never.
+    std::chrono::seconds sys_interval{10};
     // How shared subscriptions pick a member: config shared_subscription_strategy and shared_subscription_groups.
     core::share_strategies share_strategies;
 };

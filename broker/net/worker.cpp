@@ -197,10 +197,25 @@ void worker::drain_inbox() {
     }
 }
 
+void worker::publish_system(const std::vector<core::message_ptr>& messages) {
+    try {
+        const auto now = core::clock::now();
+        for (const auto& m : messages) shard_.publish_system(m, now);
+        carry_out();
+    } catch (const std::exception& e) {
+        log_line{level::error} << "event=sys_publish_failed worker=" << index_ << " reason=" << logging::quoted{e.what()};
+    }
+}
+
 void worker::schedule_housekeeping() {
-    housekeeping_timer_.expires_after(std::chrono::seconds{1});
+    housekeeping_due_ = core::clock::now() + std::chrono::seconds{1};
+    housekeeping_timer_.expires_at(housekeeping_due_);
     housekeeping_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || is_stopping_) return;
+        // A timer fires after every handler queued before it: its lateness is what a client's packet waits.
+        const auto lag = core::clock::now() - housekeeping_due_;
+        counters_.loop_lag_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(lag).count(),
+                                    std::memory_order_relaxed);
         housekeeping();
         schedule_housekeeping();
     });
@@ -224,6 +239,16 @@ void worker::publish_counters() noexcept {
     counters_.superseded_connects.store(s.superseded, std::memory_order_relaxed);
     counters_.session_moves.store(s.moves, std::memory_order_relaxed);
     counters_.unforeseen_states.store(s.unforeseen, std::memory_order_relaxed);
+    counters_.publishes_denied.store(s.publishes_denied, std::memory_order_relaxed);
+    counters_.deliveries_denied.store(s.deliveries_denied, std::memory_order_relaxed);
+    counters_.subscriptions_denied.store(s.subscriptions_denied, std::memory_order_relaxed);
+    counters_.shared_undeliverable.store(s.shared_undeliverable, std::memory_order_relaxed);
+    counters_.sessions.store(shard_.session_count(), std::memory_order_relaxed);
+    counters_.connected_sessions.store(shard_.connected_count(), std::memory_order_relaxed);
+    const auto depths = shard_.depths();
+    counters_.queued_messages.store(depths.queued, std::memory_order_relaxed);
+    counters_.max_queued_messages.store(depths.max_queued, std::memory_order_relaxed);
+    counters_.inflight_messages.store(depths.inflight, std::memory_order_relaxed);
 }
 
 void worker::close_from_listener(const void* listener_place) {

@@ -92,6 +92,11 @@ public:
     }
     // Warning: read from any thread.
     const worker_counters& counters() const noexcept { return counters_; }
+    // On this worker's thread: the connections count their traffic, CONNACKs and latencies here.
+    worker_counters& traffic() noexcept { return counters_; }
+
+    // On this worker's thread: publishes the broker's own messages ($SYS) through the shard.
+    void publish_system(const std::vector<core::message_ptr>& messages);
 
 private:
     void perform(core::connection_action& action);
@@ -126,6 +131,7 @@ private:
     boost::asio::io_context context_{1};
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     boost::asio::steady_timer housekeeping_timer_{context_};
+    core::time_point housekeeping_due_{};  // when the timer should fire: how late it does is the loop's lag
     deadline_queue deadlines_{context_, [this](core::connection_id id, core::time_point at, core::time_point now) {
                                   if (const auto it = connections_.find(id); it != connections_.end())
                                       it->second->on_deadline(at, now);

@@ -51,6 +51,8 @@ void write_queue::push(const core::send_publish& p) {
         b.bytes.insert(b.bytes.end(), payload.begin(), payload.end());
     }
     b.wire += total;
+    // [MQTT-3.3.1-9] a routed copy goes out with RETAIN 0: set, it is a retained message sent on subscribe.
+    if (!p.retain && p.msg->received_at() != core::message::time_point{}) b.received.push_back(p.msg->received_at());
 }
 
 const std::vector<asio::const_buffer>& write_queue::take_batch() {

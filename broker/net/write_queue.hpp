@@ -34,6 +34,10 @@ public:
     // Takes the oldest batch and returns buffers over it for one gathered write; they stay valid until
     // release_written().
     const std::vector<boost::asio::const_buffer>& take_batch();
+    // When the broker received each routed PUBLISH in the batch being written (for the latency histogram);
+    // valid until release_written(). Retained messages sent on subscribe and messages read back from storage
+    // have no receive time that means anything, and are left out.
+    const std::vector<core::message::time_point>& written_received_times() const noexcept { return writing_.received; }
     void release_written();
 
 private:
@@ -44,6 +48,7 @@ private:
     struct batch {
         std::vector<std::uint8_t> bytes;
         std::vector<payload_ref> payloads;
+        std::vector<core::message::time_point> received;
         std::size_t wire = 0;  // bytes + the payloads' bytes
     };
 

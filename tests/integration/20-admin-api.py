@@ -192,6 +192,12 @@ class AdminApi(BrokerTestCase):
         self.expect(self.get("/api/v1/clients/api-victim/kick", method="POST"), 404)
         stats = self.expect(self.get("/api/v1/broker"), 200).json()
         self.assertEqual(stats["counters"]["closed"]["kicked"], 1)
+        # The same snapshot as $SYS and /metrics: listeners, workers, traffic.
+        self.assertEqual(len(stats["per_worker"]), stats["workers"])
+        self.assertTrue(any(l["type"] == "tcp" and l["accepted"] >= 1 for l in stats["listeners"]), stats["listeners"])
+        self.assertGreater(stats["counters"]["bytes_received"], 0)
+        self.assertGreaterEqual(stats["counters"]["connacks_by_code"]["0"], 1)
+        self.assertGreater(stats["uptime_seconds"], 0)
 
     def test_kick_with_discard_session_drops_a_persistent_session(self):
         c = self.raw_connected("api-durable", clean_session=False)

@@ -179,4 +179,17 @@ TEST_CASE("config: bad http listeners and admin keys name the file, key and prob
           R"(test.json: admin: set, but no listener has type "http")");
     CHECK(error_of(R"({"listeners": [{"type": "http", "port": 8081}]})") ==
           R"(test.json: listeners: expected at least one MQTT listener ("tcp", "tls", "ws" or "wss"))");
+TEST_CASE("config: sys_interval is 10 s by default, 0 turns $SYS off, and out of range is an error") {
+    const auto defaults = parse_config(R"({"listeners": [{"type": "tcp", "port": 1}]})", "f");
+    CHECK(defaults.server.sys_interval == std::chrono::seconds{10});
+    const auto off = parse_config(R"({"listeners": [{"type": "tcp", "port": 1}], "sys_interval": 0})", "f");
+    CHECK(off.server.sys_interval == std::chrono::seconds{0});
+    const auto daily = parse_config(R"({"listeners": [{"type": "tcp", "port": 1}], "sys_interval": 86400})", "f");
+    CHECK(daily.server.sys_interval == std::chrono::seconds{86'400});
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "sys_interval": -1})") ==
+          "test.json: sys_interval: expected integer 0..86400, got -1");
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "sys_interval": 86401})") ==
+          "test.json: sys_interval: expected integer 0..86400, got 86401");
+    CHECK(error_of(R"({"listeners": [{"type": "tcp", "port": 1}], "sys_interval": 2.5})") ==
+          "test.json: sys_interval: expected integer 0..86400, got number 2.5");
 }

@@ -65,6 +65,12 @@ public:
         collect(fc.shard);
     }
 
+    // The broker publishes a message of its own ($SYS) on this shard.
+    void publish_system(std::size_t shard, const core::message_ptr& msg) {
+        at(shard).publish_system(msg, now_);
+        collect(shard);
+    }
+
     // The network connection drops (no DISCONNECT).
     void drop(core::connection_id c) {
         auto& fc = client(c);
