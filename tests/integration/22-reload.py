@@ -215,6 +215,48 @@ class ReloadTest(BrokerTestCase):
         self.assertIn("limits=max_inflight", self.reload(b))
         self.assertTrue(b.is_running())
 
+    @mqttd_only("mqttd's configuration reload")
+    def test_reload_starts_and_stops_the_http_listener_and_applies_sys_interval(self):
+        config = dict(self.base_config(), sys_interval=0)
+        b = self.start(config)
+        kept_port = b.ports[0]
+        client = self.raw_connected("stays-http", kept_port)
+        sys_sub = self.raw_connected("sys-watcher", kept_port)
+        self.raw_subscribe(sys_sub, 1, [("$SYS/broker/uptime", 0)])
+
+        # An http listener added, and $SYS switched on at one second.
+        http_config = dict(config, sys_interval=1,
+                           listeners=config["listeners"] + [{"type": "http", "bind": "127.0.0.1", "port": 0}])
+        self.write_config(b, http_config)
+        self.reload(b)
+        line = b.wait_log("event=http_listening")[-1]
+        http_port = int(re.search(r" addr=\S+:(\d+)", line).group(1))
+        with socket.create_connection((h.HOST, http_port), timeout=5) as s:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:200])
+        self.assertIn(b"mqttd_", answer)
+        p = h.parse_publish(sys_sub.expect(h.PUBLISH, timeout=5.0, why="($SYS/broker/uptime after sys_interval 1)"))
+        self.assertEqual(p.topic, "$SYS/broker/uptime")
+
+        # Removed again: its port refuses; the MQTT client never noticed.
+        self.write_config(b, config)
+        self.reload(b)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                socket.create_connection((h.HOST, http_port), timeout=1).close()
+            except OSError:
+                break
+            self.assertLess(time.monotonic(), deadline, "the removed http listener still accepts")
+            time.sleep(0.05)
+        client.expect_open("an MQTT client across both reloads")
+
 
 if __name__ == "__main__":
     h.run()

@@ -179,6 +179,8 @@ TEST_CASE("config: bad http listeners and admin keys name the file, key and prob
           R"(test.json: admin: set, but no listener has type "http")");
     CHECK(error_of(R"({"listeners": [{"type": "http", "port": 8081}]})") ==
           R"(test.json: listeners: expected at least one MQTT listener ("tcp", "tls", "ws" or "wss"))");
+}
+
 TEST_CASE("config: sys_interval is 10 s by default, 0 turns $SYS off, and out of range is an error") {
     const auto defaults = parse_config(R"({"listeners": [{"type": "tcp", "port": 1}]})", "f");
     CHECK(defaults.server.sys_interval == std::chrono::seconds{10});

@@ -53,7 +53,7 @@ std::vector<std::uint8_t> read_exactly(tcp::socket& socket, std::size_t n) {
 TEST_CASE("server: stats count a client's connection, traffic, messages and latency, and its departure") {
     net::server server{options()};
     server.start();
-    const auto port = server.listeners()[0]->port();
+    const auto port = server.listener_ports()[0];
 
     asio::io_context io;
     tcp::socket socket{io};
@@ -115,7 +115,7 @@ TEST_CASE("server: a refused CONNECT is counted by its CONNACK code") {
     server.start();
     asio::io_context io;
     tcp::socket socket{io};
-    socket.connect({asio::ip::make_address("127.0.0.1"), server.listeners()[0]->port()});
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.listener_ports()[0]});
     const timeval five_seconds{5, 0};
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &five_seconds, sizeof five_seconds);
     const std::array<std::uint8_t, 15> connect{0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 60, 0, 1, 'c'};
