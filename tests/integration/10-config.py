@@ -137,13 +137,19 @@ class Config(BrokerTestCase):
                                          "5 s" % sig.name)
                 self.assertEqual(rc, 0, "README: exit status 0 after a clean shutdown on %s" % sig.name)
 
-    def test_listener_that_cannot_bind_exits_1(self):
+    def start_on_a_taken_port(self, reuseport):
+        """Runs mqttd (two workers, so two acceptors) on a port a socket of this process listens on."""
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+            if reuseport:
+                taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             taken.bind((HOST, 0))
             taken.listen()
             port = taken.getsockname()[1]
-            text = '{"listeners": [{"type": "tcp", "bind": "127.0.0.1", "port": %d}]}' % port
-            done = self.run_broker(["-c", self.write("taken.json", text)])
+            text = '{"threads": 2, "listeners": [{"type": "tcp", "bind": "127.0.0.1", "port": %d}]}' % port
+            return self.run_broker(["-c", self.write("taken.json", text)]), port
+
+    def test_listener_that_cannot_bind_exits_1(self):
+        done, port = self.start_on_a_taken_port(reuseport=False)
         self.assertEqual(done.returncode, 1, "README: exit 1 when a listener cannot bind; stderr: %s"
                          % done.stderr)
         self.assertIn(str(port), done.stderr, "the message names the listener's address and port")
@@ -151,18 +157,11 @@ class Config(BrokerTestCase):
     def test_port_held_by_a_reuseport_socket_of_the_same_user_exits_1(self):
         # mqttd's acceptors use SO_REUSEPORT (one per worker). A second broker run by the same user must still
         # be told the port is taken, not silently share it and take half the connections.
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
-            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            taken.bind((HOST, 0))
-            taken.listen()
-            port = taken.getsockname()[1]
-            text = '{"threads": 2, "listeners": [{"type": "tcp", "bind": "127.0.0.1", "port": %d}]}' % port
-            done = self.run_broker(["-c", self.write("taken.json", text)])
+        done, port = self.start_on_a_taken_port(reuseport=True)
         self.assertEqual(done.returncode, 1, "exit 1 when the port is held by another process; stderr: %s"
                          % done.stderr)
         self.assertIn(str(port), done.stderr)
         self.assertIn("in use", done.stderr)
-
 
 if __name__ == "__main__":
     harness.run()
