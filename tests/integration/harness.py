@@ -670,6 +670,11 @@ class MosquittoSub:
             with self._cond:
                 ok = self._cond.wait_for(lambda: any("received SUBACK" in l for l in self._all) or
                                          self.proc.poll() is not None, 10.0)
+            if self.proc.poll() is not None:
+                # It may be done already (-C count met by retained messages at once): its output is all in the
+                # pipe, and the reader must finish reading it before the SUBACK line is looked for.
+                self._reader.join(5.0)
+            with self._cond:
                 if not ok or not any("received SUBACK" in l for l in self._all):
                     self.kill()
                     raise AssertionError("%s: no SUBACK within 10 s; output: %s" % (" ".join(self.cmd), self._all))

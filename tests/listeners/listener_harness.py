@@ -206,6 +206,8 @@ class MosquittoSub:
         # "Subscribed (mid: N): codes" is printed after "received SUBACK", once the granted codes are known:
         # a test reading the codes must not look between the two lines.
         ok = wait_until(lambda: "Subscribed (mid:" in self.text() or self.proc.poll() is not None, timeout)
+        if self.proc.poll() is not None:
+            self._reader.join(timeout=5)  # exited already: let the reader take the rest of its output first
         if not ok or "Subscribed (mid:" not in self.text():
             raise AssertionError("mosquitto_sub did not get a SUBACK within %.0f s (exit status %s):\n%s\n%s"
                                  % (timeout, self.proc.poll(), " ".join(self.cmd), self.text()))
