@@ -9,7 +9,7 @@ client_registry::acquired client_registry::acquire(std::string_view client_id, s
         return {it->second, false};
     }
     auto slot = std::make_shared<session_slot>(std::string{client_id}, shard);
-    slots_.emplace(std::string{client_id}, slot);
+    slots_.emplace(std::string_view{slot->client_id}, slot);
     return {std::move(slot), true};
 }
 

@@ -35,7 +35,8 @@ public:
 
 private:
     mutable std::mutex mutex_;
-    std::unordered_map<std::string, session_ref, level_hash, std::equal_to<>> slots_;
+    // Keyed by a view of the slot's own client id (the slot is kept alive by the value): the id is stored once.
+    std::unordered_map<std::string_view, session_ref, level_hash, std::equal_to<>> slots_;
 };
 
 }  // namespace mqttd::core

@@ -8,7 +8,9 @@ namespace mqttd::core {
 using protocol::qos;
 
 session::session(std::string client_id, session_limits limits)
-    : client_id_{std::move(client_id)}, limits_{limits}, inflight_{limits.max_inflight} {}
+    : limits_{limits}, inflight_{limits.max_inflight} {
+    params_.client_id = std::move(client_id);  // the CONNECTs that attach bring the same id
+}
 
 void session::attach(connection_params params, bool session_present, time_point now, effects& out) {
     params_ = std::move(params);
@@ -70,7 +72,7 @@ void session::on_packet(const protocol::packet& p, time_point now, effects& out,
                 // [MQTT-4.3.3-2] release the id; PUBCOMP even for an id we no longer hold, so a client
                 // that resends PUBREL after a reconnect can finish its flow. A stored id is deleted before
                 // PUBCOMP goes: once the client has it, it may reuse the id for a new message.
-                if (awaiting_pubrel_.erase(pkt.id) != 0) store(storage::delete_inbound_id{client_id_, pkt.id}, true, out);
+                if (awaiting_pubrel_.erase(pkt.id)) store(storage::delete_inbound_id{params_.client_id, pkt.id}, true, out);
                 out.push_back(send_packet{protocol::pubcomp{pkt.id}});
             } else if constexpr (std::is_same_v<T, protocol::pubcomp>) {
                 on_pubcomp(pkt.id, out);
@@ -107,7 +109,7 @@ void session::on_publish(const protocol::publish& p, effects& out) {
     case qos::exactly_once:
         // [MQTT-4.3.3-2] method B: route on first receipt, remember the id until PUBREL (stored with the
         // message, so that a resend after a crash is still recognised).
-        if (awaiting_pubrel_.insert(p.id).second) {
+        if (awaiting_pubrel_.insert(p.id)) {
             out.push_back(route{std::move(msg), protocol::packet{protocol::pubrec{p.id}}, is_stored() ? p.id : protocol::packet_id{0}});
         } else {
             out.push_back(send_packet{protocol::pubrec{p.id}});

@@ -11,13 +11,13 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_set>
 
 #include "broker/core/access_rules.hpp"
 #include "broker/core/effects.hpp"
 #include "broker/core/inflight_window.hpp"
 #include "broker/core/lazy_deque.hpp"
 #include "broker/core/message.hpp"
+#include "broker/core/packet_id_set.hpp"
 #include "protocol/packet.hpp"
 
 namespace mqttd::core {
@@ -110,11 +110,11 @@ public:
 
     bool is_online() const noexcept { return is_online_; }
     bool is_clean() const noexcept { return params_.clean_session; }
-    const std::string& client_id() const noexcept { return client_id_; }
+    const std::string& client_id() const noexcept { return params_.client_id; }
     const connection_params& params() const noexcept { return params_; }
     // Who the ACL sees: the username of the last connection (the certificate CN with use_identity_as_username).
     client_identity identity() const noexcept {
-        return {params_.username ? std::optional<std::string_view>{*params_.username} : std::nullopt, client_id_};
+        return {params_.username ? std::optional<std::string_view>{*params_.username} : std::nullopt, params_.client_id};
     }
     // time_point::max() when keepalive is 0 or no client is attached.
     time_point keepalive_deadline() const noexcept { return deadline_; }
@@ -152,7 +152,6 @@ private:
     void drain_queue(effects& out);
     void protocol_violation(const char* what, effects& out);
 
-    std::string client_id_;
     session_limits limits_;
     connection_params params_;
     bool is_online_ = false;
@@ -165,7 +164,7 @@ private:
     std::size_t queued_bytes_ = 0;
     // [MQTT-4.3.3-2] QoS 2 packet ids received and PUBREC'd but not yet released: a re-sent PUBLISH with
     // one of these ids is acknowledged again but not routed again.
-    std::unordered_set<protocol::packet_id> awaiting_pubrel_;
+    packet_id_set awaiting_pubrel_;
     std::array<std::uint64_t, drop_reason_count> dropped_{};
 };
 

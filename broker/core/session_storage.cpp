@@ -32,18 +32,18 @@ void session::store_entry(std::uint64_t stored_id, protocol::qos qos_level, bool
                           protocol::packet_id id, bool wait, effects& out) {
     if (stored_id == 0) return;  // a message that reached this session at QoS 0 was never stored for it
     const storage::queue_entry entry{stored_id, static_cast<std::uint8_t>(qos_level), retain, state, id};
-    store(storage::put_queue_entry{client_id_, entry}, wait, out);
+    store(storage::put_queue_entry{params_.client_id, entry}, wait, out);
 }
 
 void session::forget_entry(std::uint64_t stored_id, effects& out) {
     if (stored_id == 0) return;
     // Not waited for: should a crash undo it, the message is sent again, which QoS 1 allows and which, for
     // QoS 2, a PUBREL already stored turns into a harmless PUBREL again.
-    store(storage::delete_queue_entry{client_id_, stored_id}, false, out);
+    store(storage::delete_queue_entry{params_.client_id, stored_id}, false, out);
 }
 
 storage::put_session session::stored_record() const {
-    storage::put_session record{client_id_, {}};
+    storage::put_session record{params_.client_id, {}};
     record.subscriptions.reserve(subscriptions_.size());
     for (const auto& [filter, granted] : subscriptions_)
         record.subscriptions.push_back({filter, static_cast<std::uint8_t>(granted)});
@@ -53,7 +53,6 @@ storage::put_session session::stored_record() const {
 void session::restore(const std::vector<storage::subscription_record>& subscriptions,
                       std::vector<restored_entry> queue, const std::vector<protocol::packet_id>& inbound_ids,
                       effects& out) {
-    params_.client_id = client_id_;
     params_.clean_session = false;
     for (const auto& s : subscriptions) subscriptions_.insert_or_assign(s.filter, static_cast<qos>(s.qos));
     for (auto& r : queue) {
@@ -67,7 +66,7 @@ void session::restore(const std::vector<storage::subscription_record>& subscript
                                r.entry.message_id});
         }
     }
-    awaiting_pubrel_.insert(inbound_ids.begin(), inbound_ids.end());
+    for (const auto id : inbound_ids) awaiting_pubrel_.insert(id);
 }
 
 }  // namespace mqttd::core

@@ -184,7 +184,7 @@ void shard::receive(shard_message message, time_point now) {
 
 shard::entry& shard::install(session_ref slot, std::uint32_t epoch, std::unique_ptr<session> state) {
     const auto* key = slot.get();
-    auto e = std::make_unique<entry>(entry{std::move(slot), epoch, std::move(state), 0, std::nullopt});
+    auto e = std::make_unique<entry>(entry{std::move(slot), epoch, std::move(state), 0, nullptr});
     auto& ref = *e;
     sessions_.insert_or_assign(key, std::move(e));
     return ref;

@@ -194,7 +194,7 @@ private:
         std::uint32_t epoch;
         std::unique_ptr<session> state;
         connection_id conn = 0;  // 0 while offline
-        std::optional<outgoing_move> move;
+        std::unique_ptr<outgoing_move> move;  // while leaving for another shard (rare: not held inline)
         time_point expires_at = time_point::max();  // while offline and persistent, with session_expiry set
         std::uint64_t gate = 0;  // the storage ticket this session's outputs wait for (write-through mode)
     };

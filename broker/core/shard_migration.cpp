@@ -89,7 +89,7 @@ void shard::start_move(entry& e, shard_index to, connection_id conn, bool sessio
     // Only a resumed session can have messages on their way to it here; a renewed one starts empty and
     // anything routed to its predecessor misses on epoch.
     const std::size_t flushes = session_present ? shard_count_ - 1 : 0;
-    e.move = outgoing_move{to, conn, session_present, ++next_move_id_, flushes, {}};
+    e.move = std::make_unique<outgoing_move>(outgoing_move{to, conn, session_present, ++next_move_id_, flushes, {}});
     e.slot->set_location({slot_state::moving, to});
     if (flushes == 0) {
         if (may_leave(e) || !session_present) {

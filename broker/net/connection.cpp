@@ -4,11 +4,13 @@
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "broker/logging/log.hpp"
+#include "broker/net/exact_allocator.hpp"
 #include "broker/net/tcp_transport.hpp"
 #include "broker/net/tls_transport.hpp"
 #include "broker/net/ws_transport.hpp"
@@ -46,9 +48,7 @@ connection<Transport>::connection(worker& owner, Transport transport, connection
       policy_{policy},
       ticket_{std::move(ticket)},
       decoder_{owner.options().max_packet_size},
-      connect_decoder_{std::min(owner.options().max_packet_size, max_connect_packet_size)},
-      session_ready_{owner.context()},
-      backlog_drained_{owner.context()} {}
+      connect_decoder_{std::min(owner.options().max_packet_size, max_connect_packet_size)} {}
 
 template <transport Transport>
 connection<Transport>::~connection() {
@@ -104,17 +104,15 @@ asio::awaitable<void> connection<Transport>::read_packets(bool is_readable) {
         while (!is_closing_) {
             // A client that does not read what it was sent is not read from either, until its backlog
             // drains (its acknowledgements would otherwise pile up); write_timeout ends a client that never reads.
-            while (is_write_blocked_ && !is_closing_) {
-                backlog_drained_.expires_at(core::time_point::max());
-                co_await backlog_drained_.async_wait(as_tuple_awaitable);
-            }
+            while (is_write_blocked_ && !is_closing_) co_await wait_for_wake();
             if (is_closing_) break;
             if constexpr (has_readiness_wait) {
                 // Idle between packets: hold no receive buffer, and no coroutine, while waiting for the next
                 // bytes. The wait's handler keeps the connection alive.
                 rx_.release_if_empty();
                 if (rx_.capacity() == 0 && !is_readable) {
-                    transport_.async_wait_readable([self](boost::system::error_code ec) { self->readable(ec); });
+                    transport_.async_wait_readable(asio::bind_allocator(
+                        exact_allocator<void>{}, [self](boost::system::error_code ec) { self->readable(ec); }));
                     co_return;
                 }
                 is_readable = false;  // bytes are there now: read them
@@ -200,10 +198,7 @@ asio::awaitable<bool> connection<Transport>::handle_received() {
         if (verdict == connect_verdict::check_password && !co_await check_password()) co_return false;
         start_session();
         // Packets pipelined behind CONNECT wait until the session is attached (it may live on another worker).
-        while (phase_ == phase::awaiting_session && !is_closing_) {
-            session_ready_.expires_at(core::time_point::max());
-            co_await session_ready_.async_wait(as_tuple_awaitable);
-        }
+        while (phase_ == phase::awaiting_session && !is_closing_) co_await wait_for_wake();
     }
     co_return false;
 }
@@ -272,6 +267,7 @@ asio::awaitable<bool> connection<Transport>::check_password() {
         const std::shared_ptr<const std::atomic<bool>> abandoned = login_abandoned_;
         const std::string password = std::exchange(password_, {});
         is_valid = co_await access.async_verify(*params_.username, password, abandoned, asio::use_awaitable);
+        login_abandoned_.reset();  // the check is over: a logged-in connection holds nothing for it
     }
     access.failures().end(host, !is_valid && !is_closing_, core::clock::now());
     if (is_closing_) co_return false;
@@ -322,7 +318,7 @@ void connection<Transport>::attached(bool session_present) {
                           << " username=" << logging::quoted{params_.username.value_or("")}
                           << " clean_session=" << params_.clean_session << " keepalive=" << params_.keep_alive
                           << " session_present=" << session_present << " worker=" << worker_.index();
-    session_ready_.cancel();
+    wake();
     schedule_check();  // the keepalive deadline, from now on
 }
 
@@ -378,9 +374,24 @@ void connection<Transport>::check_backlog() {
     log_line{level::debug} << "event=write_blocked client_id=" << logging::quoted{params_.client_id}
                            << " addr=" << transport_.peer().address << " blocked=" << should_block
                            << " backlog_bytes=" << backlog;
-    if (!should_block) backlog_drained_.cancel();
+    if (!should_block) wake();
     schedule_check();  // the keepalive deadline is off while blocked, and on again after
     if (phase_ == phase::attached) worker_.write_blocked(id_, should_block);
+}
+
+template <transport Transport>
+asio::awaitable<void> connection<Transport>::wait_for_wake() {
+    // The timer lives in the coroutine frame, which exists only while something waits: an idle connection
+    // holds no timer.
+    asio::steady_timer timer{worker_.context(), core::time_point::max()};
+    wake_ = &timer;
+    co_await timer.async_wait(as_tuple_awaitable);
+    wake_ = nullptr;
+}
+
+template <transport Transport>
+void connection<Transport>::wake() {
+    if (wake_ != nullptr) wake_->cancel();
 }
 
 template <transport Transport>
@@ -444,8 +455,7 @@ void connection<Transport>::close(core::close_reason why, bool tell_shard) {
         worker_.shard().connection_lost(id_, why, core::clock::now());
         worker_.carry_out();
     }
-    session_ready_.cancel();
-    backlog_drained_.cancel();
+    wake();
     if (login_abandoned_) login_abandoned_->store(true, std::memory_order_relaxed);
     close_deadline_ = core::clock::now() + close_grace;
     schedule_check();

@@ -65,6 +65,9 @@ private:
     void reject_connect(protocol::connack_code code, const char* reason);
     void protocol_error(const std::error_code& ec);
     void start_writing();
+    // The read coroutine waits until wake(); it checks again what it waited for (a wake may be for another reason).
+    boost::asio::awaitable<void> wait_for_wake();
+    void wake();
     void record_latencies();  // after a write: the PUBLISHes it carried, received -> written
     // After queueing or writing: tells the shard when the unsent backlog crosses max_outbound_bytes.
     void check_backlog();
@@ -106,8 +109,9 @@ private:
     core::time_point connect_deadline_;
     core::time_point close_deadline_ = core::time_point::max();
     core::time_point next_check_ = core::time_point::max();  // the earliest entry in the worker's deadline queue
-    boost::asio::steady_timer session_ready_;  // woken (cancelled) when attached() or close() runs
-    boost::asio::steady_timer backlog_drained_;  // woken (cancelled) when the backlog falls or close() runs
+    // The read coroutine's wait for the session to be attached, or for the backlog to drain: woken when
+    // attached() or close() runs, or the backlog falls. Points into the waiting coroutine's frame.
+    boost::asio::steady_timer* wake_ = nullptr;
 };
 
 }  // namespace mqttd::net

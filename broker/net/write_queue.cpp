@@ -7,15 +7,17 @@ namespace mqttd::net {
 namespace asio = boost::asio;
 
 write_queue::batch& write_queue::open_batch(std::size_t adding) {
-    if (is_empty() || batches_.back().wire + adding > batch_bytes) {
-        if (first_ == batches_.size()) {
-            batches_.clear();
-            first_ = 0;
+    if (!state_) state_ = std::make_unique<state>();
+    auto& s = *state_;
+    if (s.batches.size() == s.first || s.batches.back().wire + adding > batch_bytes) {
+        if (s.first == s.batches.size()) {
+            s.batches.clear();
+            s.first = 0;
         }
-        batches_.emplace_back();
+        s.batches.emplace_back();
     }
-    queued_bytes_ += adding;
-    return batches_.back();
+    s.queued_bytes += adding;
+    return s.batches.back();
 }
 
 void write_queue::push(const core::send_packet& p) {
@@ -56,31 +58,31 @@ void write_queue::push(const core::send_publish& p) {
 }
 
 const std::vector<asio::const_buffer>& write_queue::take_batch() {
-    writing_ = std::move(batches_[first_++]);
-    queued_bytes_ -= writing_.wire;
-    if (first_ == batches_.size()) {
-        batches_.clear();
-        first_ = 0;
+    auto& s = *state_;
+    s.writing = std::move(s.batches[s.first++]);
+    s.queued_bytes -= s.writing.wire;
+    if (s.first == s.batches.size()) {
+        s.batches.clear();
+        s.first = 0;
     }
-    buffers_.clear();
+    s.buffers.clear();
     std::size_t from = 0;
-    for (const auto& ref : writing_.payloads) {
-        if (ref.at > from) buffers_.emplace_back(writing_.bytes.data() + from, ref.at - from);
+    const auto& bytes = s.writing.bytes;
+    for (const auto& ref : s.writing.payloads) {
+        if (ref.at > from) s.buffers.emplace_back(bytes.data() + from, ref.at - from);
         const auto payload = ref.msg->payload();
-        buffers_.emplace_back(payload.data(), payload.size());
+        s.buffers.emplace_back(payload.data(), payload.size());
         from = ref.at;
     }
-    if (writing_.bytes.size() > from) buffers_.emplace_back(writing_.bytes.data() + from, writing_.bytes.size() - from);
-    return buffers_;
+    if (bytes.size() > from) s.buffers.emplace_back(bytes.data() + from, bytes.size() - from);
+    return s.buffers;
 }
 
 void write_queue::release_written() {
     // Everything is given back: an idle connection keeps no buffer.
-    writing_ = batch{};
-    if (is_empty()) {
-        std::vector<batch>{}.swap(batches_);
-        std::vector<asio::const_buffer>{}.swap(buffers_);
-    }
+    if (!state_) return;
+    state_->writing = batch{};
+    if (is_empty()) state_.reset();
 }
 
 }  // namespace mqttd::net

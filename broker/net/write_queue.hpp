@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <boost/asio/buffer.hpp>
@@ -25,9 +26,9 @@ public:
     void push(const core::send_packet& p);
     void push(const core::send_publish& p);
 
-    bool is_empty() const noexcept { return batches_.size() == first_; }
+    bool is_empty() const noexcept { return !state_ || state_->batches.size() == state_->first; }
     // Wire bytes queued or being written.
-    std::size_t queued_bytes() const noexcept { return queued_bytes_ + writing_.wire; }
+    std::size_t queued_bytes() const noexcept { return state_ ? state_->queued_bytes + state_->writing.wire : 0; }
     // What the queue holds in memory: its bytes, and the messages it keeps alive for their payloads.
     std::size_t backlog_bytes() const noexcept { return queued_bytes(); }
 
@@ -37,7 +38,9 @@ public:
     // When the broker received each routed PUBLISH in the batch being written (for the latency histogram);
     // valid until release_written(). Retained messages sent on subscribe and messages read back from storage
     // have no receive time that means anything, and are left out.
-    const std::vector<core::message::time_point>& written_received_times() const noexcept { return writing_.received; }
+    const std::vector<core::message::time_point>& written_received_times() const noexcept {
+        return state_->writing.received;
+    }
     void release_written();
 
 private:
@@ -52,13 +55,18 @@ private:
         std::size_t wire = 0;  // bytes + the payloads' bytes
     };
 
+    struct state {
+        std::vector<batch> batches;  // [first, size()) are queued
+        std::size_t first = 0;
+        batch writing;
+        std::vector<boost::asio::const_buffer> buffers;
+        std::size_t queued_bytes = 0;
+    };
+
     batch& open_batch(std::size_t adding);
 
-    std::vector<batch> batches_;  // [first_, size()) are queued
-    std::size_t first_ = 0;
-    batch writing_;
-    std::vector<boost::asio::const_buffer> buffers_;
-    std::size_t queued_bytes_ = 0;
+    // Allocated by the first push and freed once everything is written: an idle connection holds one pointer.
+    std::unique_ptr<state> state_;
 };
 
 }  // namespace mqttd::net
