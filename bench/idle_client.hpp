@@ -44,6 +44,15 @@ protected:
         return protocol::encode(request);
     }
 
+    // Closed with a reset rather than a FIN: the generator would otherwise leave every connection in TIME_WAIT
+    // for a minute, on ports it needs for the next run (10,000 connections a run, 28,000 ephemeral ports), and
+    // the kernel's search for a free port made the next run's connects several times dearer.
+    static void reset(asio::ip::tcp::socket& socket) {
+        boost::system::error_code ignored;
+        socket.set_option(asio::socket_base::linger{true, 0}, ignored);
+        socket.close(ignored);
+    }
+
     static bool is_connack_accepted(const std::uint8_t* bytes, std::size_t n) {
         return n == 4 && bytes[0] == 0x20 && bytes[1] == 0x02 && bytes[3] == 0x00;
     }
@@ -71,10 +80,7 @@ public:
         });
     }
 
-    void close() override {
-        boost::system::error_code ignored;
-        socket_.close(ignored);
-    }
+    void close() override { reset(socket_); }
 
 private:
     asio::ip::tcp::socket socket_;
@@ -107,10 +113,7 @@ public:
         });
     }
 
-    void close() override {
-        boost::system::error_code ignored;
-        stream_.next_layer().close(ignored);
-    }
+    void close() override { reset(stream_.next_layer()); }
 
 private:
     asio::ssl::stream<asio::ip::tcp::socket> stream_;
@@ -153,10 +156,7 @@ public:
         });
     }
 
-    void close() override {
-        boost::system::error_code ignored;
-        beast::get_lowest_layer(ws_).socket().close(ignored);
-    }
+    void close() override { reset(beast::get_lowest_layer(ws_).socket()); }
 
 private:
     beast::websocket::stream<beast::tcp_stream> ws_;
