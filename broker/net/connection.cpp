@@ -77,7 +77,11 @@ asio::awaitable<void> connection<Transport>::read_loop() {
         failed(e);
         co_return;
     }
-    co_await read_packets(false);
+    // Read at once rather than wait for readability first: a client sends CONNECT as soon as it is connected, so
+    // it is usually there already, and the wait would cost a system call (Asio re-arms the descriptor) and a turn
+    // of the event loop per connection. Until the CONNECT is complete the connection holds its receive buffer,
+    // for connect_timeout at most.
+    co_await read_packets(true);
 }
 
 // The last line of defence: one connection ends, the worker and every other client carry on.
