@@ -24,11 +24,16 @@ std::string format_endpoint(const asio::ip::tcp::endpoint& ep) {
     return (address.is_v6() ? "[" + text + "]" : text) + ":" + std::to_string(ep.port());
 }
 
+void set_no_delay([[maybe_unused]] asio::ip::tcp::socket& socket) {
+#ifndef __linux__
+    boost::system::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay{true}, ignored);
+#endif
+}
+
 tcp_transport::tcp_transport(asio::ip::tcp::socket socket, std::string peer_address) : socket_{std::move(socket)} {
     peer_.address = std::move(peer_address);
-    boost::system::error_code ec;
-    // MQTT is many small packets each way: Nagle's delay would add latency to every acknowledgement.
-    socket_.set_option(asio::ip::tcp::no_delay{true}, ec);
+    set_no_delay(socket_);
 }
 
 asio::awaitable<boost::system::error_code> tcp_transport::handshake() { co_return boost::system::error_code{}; }

@@ -34,4 +34,9 @@ static_assert(transport<tcp_transport>);
 
 std::string format_endpoint(const boost::asio::ip::tcp::endpoint& ep);
 
+// TCP_NODELAY on an accepted socket: MQTT is many small packets each way, and Nagle's delay would add latency to
+// every acknowledgement. Linux copies it from the listening socket, where listener.cpp sets it, so there this
+// costs nothing (a system call per connection saved); elsewhere it is set here.
+void set_no_delay(boost::asio::ip::tcp::socket& socket);
+
 }  // namespace mqttd::net
