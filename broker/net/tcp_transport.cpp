@@ -1,5 +1,12 @@
 #include "broker/net/tcp_transport.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -44,6 +51,22 @@ asio::awaitable<io_result> tcp_transport::read_some(asio::mutable_buffer b) {
 
 asio::awaitable<io_result> tcp_transport::write_all(std::span<const asio::const_buffer> buffers) {
     co_return co_await asio::async_write(socket_, buffers, as_tuple_awaitable);
+}
+
+io_result tcp_transport::try_write(std::span<const asio::const_buffer> buffers) {
+    std::array<iovec, 64> iov{};  // more buffers than that: the rest goes in the next write
+    const auto count = std::min(buffers.size(), iov.size());
+    for (std::size_t i = 0; i < count; ++i) iov[i] = {const_cast<void*>(buffers[i].data()), buffers[i].size()};
+    msghdr message{};
+    message.msg_iov = iov.data();
+    message.msg_iovlen = count;
+    for (;;) {
+        const auto n = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n >= 0) return {boost::system::error_code{}, static_cast<std::size_t>(n)};
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return {asio::error::would_block, 0};
+        return {boost::system::error_code{errno, boost::system::system_category()}, 0};
+    }
 }
 
 void tcp_transport::close() {

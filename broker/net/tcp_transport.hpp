@@ -22,6 +22,9 @@ public:
         socket_.async_wait(boost::asio::ip::tcp::socket::wait_read, std::forward<Handler>(handler));
     }
     boost::asio::awaitable<io_result> write_all(std::span<const boost::asio::const_buffer> buffers);
+    // One gathered write of what the socket takes now, without waiting: the bytes written (perhaps fewer than
+    // given, perhaps 0 with would_block), or the error. The connection tries it before starting a coroutine.
+    io_result try_write(std::span<const boost::asio::const_buffer> buffers);
     void close();
     const peer_info& peer() const noexcept { return peer_; }
 
