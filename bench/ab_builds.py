@@ -3,14 +3,19 @@
 issue 10 was kept by. Each round starts every build in turn (a fresh broker, persistence off, on port 0) and
 runs the scenario against it; the medians of delivered msg/s and of broker CPU µs per delivered message (utime +
 stime of all its threads from /proc/PID/stat, over the generator's measurement window) are printed per build.
+For `conns`: connects/s and broker CPU µs per connect (from the generator's start to its result line, when every
+connection has its CONNACK; the hold is then ended with SIGTERM).
 
     /usr/bin/python3 bench/ab_builds.py --builds OLD/broker/mqttd,build-bench/broker/mqttd \\
         --bench build-bench/bench/mqttd-bench --rounds 3 --inflight 20 -- fanin --qos 1 --seconds 3 --warmup 1
+    /usr/bin/python3 bench/ab_builds.py --builds OLD/broker/mqttd,build-bench/broker/mqttd \
+        --bench build-bench/bench/mqttd-bench --rounds 5 -- conns --connections 10000 --seconds 60
 """
 
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -29,6 +34,7 @@ def run(binary, bench, scenario, inflight):
               "max_inflight": inflight, "max_queued_messages": 1000000}
     b = broker.BrokerProcess.start_mqttd(binary, config, tempfile.mkdtemp(prefix="ab-"))
     try:
+        cpu_before = cpu_seconds(b.pid)
         proc = subprocess.Popen([bench] + scenario + ["--port", str(b.ports[0])], stdout=subprocess.PIPE, text=True,
                                 preexec_fn=broker.die_with_parent)
         marks, result = {}, None
@@ -37,6 +43,13 @@ def run(binary, bench, scenario, inflight):
                 marks[line.strip()] = cpu_seconds(b.pid)
             elif line.startswith("{"):
                 result = json.loads(line)
+                if result["scenario"] == "conns":
+                    cpu = cpu_seconds(b.pid) - cpu_before
+                    proc.send_signal(signal.SIGTERM)  # our own child, by PID: it would hold the connections
+                    proc.wait(timeout=30)
+                    if result["error"] or result["connected"] != result["connections"]:
+                        raise RuntimeError(f"{bench} {' '.join(scenario)}: {result}")
+                    return result["connect_rate"], cpu / result["connected"] * 1e6, result["failed"]
         proc.wait(timeout=120)
     finally:
         b.stop()
@@ -62,7 +75,9 @@ def main():
             results[b].append(run(b, os.path.abspath(args.bench), scenario, args.inflight))
     for b in builds:
         rates, cpus, lost = zip(*results[b])
-        print(f"{b}: {statistics.median(rates):.0f} msg/s, {statistics.median(cpus):.2f} µs CPU/msg, lost {list(lost)}")
+        unit = "connect" if scenario[:1] == ["conns"] else "msg"
+        print(f"{b}: {statistics.median(rates):.0f} {unit}/s, {statistics.median(cpus):.2f} µs CPU/{unit}, "
+              f"{'failed' if unit == 'connect' else 'lost'} {list(lost)}; CPU per round {[round(c, 1) for c in cpus]}")
 
 
 if __name__ == "__main__":

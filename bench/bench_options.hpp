@@ -1,6 +1,6 @@
 #pragma once
 // The load generator's command line (mqttd_bench.cpp has the whole usage), and what every scenario shares.
-// Plain values and functions, no I/O but usage().
+// Plain values and functions, no I/O but usage() (own_cpu_seconds() asks the kernel for this process's CPU time).
 
 #include <algorithm>
 #include <chrono>
@@ -9,6 +9,8 @@
 #include <iostream>
 #include <iterator>
 #include <string>
+
+#include <sys/resource.h>
 
 namespace mqttd::bench {
 
@@ -20,6 +22,14 @@ inline constexpr std::uint16_t keep_alive = 600;
 
 inline std::chrono::nanoseconds as_duration(double seconds) {
     return std::chrono::nanoseconds{static_cast<long long>(seconds * 1e9)};
+}
+
+// This process's CPU time (user + system), in seconds.
+inline double own_cpu_seconds() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 // Text for a JSON string value: quotes, backslashes and control characters become spaces.

@@ -15,7 +15,8 @@ event=measure_end lines): messages delivered per second (the generator's count),
 delivered message (utime + stime of all its threads, /proc/PID/stat; the generator is not counted) and its RSS at
 the end of the window (VmRSS, /proc/PID/status), and the generator's own CPU (bench cores: near 1.0, the
 generator rather than the broker may set the rate). For `conns`: connects per second, the broker's CPU per connect,
-and (RSS with all connections held, once settled - RSS before) / connections. The tables show the median of the
+(RSS with all connections held, once settled - RSS before) / connections, and the generator's CPU while it
+connected (bench cores, as above). The tables show the median of the
 rounds for each figure, and mqttd / Mosquitto ratios of the medians.
 
 Scenarios are mqttd-bench's, written NAME[:key=value,...] with its options as keys, e.g.
@@ -180,7 +181,7 @@ def run_bench(b, scenario, args):
         return {"connect_rate": result["connect_rate"],
                 "cpu_us": result["cpu"] / result["connected"] * 1e6,
                 "bytes_per_conn": (result["rss_kib"] - result["rss_before_kib"]) * 1024 / result["connected"],
-                "rss_mib": result["rss_kib"] / 1024}
+                "rss_mib": result["rss_kib"] / 1024, "bench_cores": result["bench_cores"]}
     if code != 0 or len(marks) != 2:
         raise RuntimeError(f"{' '.join(command)} exited {code}: {err.strip()}\n{b.log_tail(20)}")
     (cpu0, wall0, _), (cpu1, wall1, rss1) = marks["event=measure_start"], marks["event=measure_end"]
@@ -266,14 +267,15 @@ def print_tables(scenarios, results, args):
     if conns:
         print()
         print(f"{'scenario':<{w}}{'mqttd conn/s':>13}{'mosq conn/s':>12}{'ratio':>7}{'mqttd B/conn':>14}"
-              f"{'mosq B/conn':>13}{'ratio':>7}{'mqttd µs CPU/conn':>19}{'mosq':>7}")
+              f"{'mosq B/conn':>13}{'ratio':>7}{'mqttd µs CPU/conn':>19}{'mosq':>7}  bench cores (m; q)")
         for s in conns:
             m = {k: median(results, s["label"], "mqttd", k) for k in ("connect_rate", "bytes_per_conn", "cpu_us")}
             q = {k: median(results, s["label"], "mosquitto", k) for k in ("connect_rate", "bytes_per_conn", "cpu_us")}
             print(f"{s['label']:<{w}}{m['connect_rate']:>13.0f}{q['connect_rate']:>12.0f}"
                   f"{ratio(m['connect_rate'], q['connect_rate']):>7}{m['bytes_per_conn']:>14.0f}"
                   f"{q['bytes_per_conn']:>13.0f}{ratio(m['bytes_per_conn'], q['bytes_per_conn']):>7}"
-                  f"{m['cpu_us']:>19.0f}{q['cpu_us']:>7.0f}")
+                  f"{m['cpu_us']:>19.0f}{q['cpu_us']:>7.0f}  {median(results, s['label'], 'mqttd', 'bench_cores'):.2f}; "
+                  f"{median(results, s['label'], 'mosquitto', 'bench_cores'):.2f}")
     sys.stdout.flush()
 
 

@@ -1,6 +1,9 @@
 #include "bench/conns_scenario.hpp"
 
+#include <csignal>
 #include <cstdio>
+
+#include <boost/asio/signal_set.hpp>
 
 namespace mqttd::bench {
 
@@ -22,22 +25,33 @@ int conns_scenario::run() {
             clients_.push_back(std::make_unique<tcp_idle_client>(io_));
         }
     }
+    // SIGTERM (how a driver such as bench/compare.py ends the hold once it has measured) or SIGINT, at any time:
+    // the connections are then closed here, by reset, not by the kernel at exit. The pending wait also keeps the
+    // io_context from stopping itself once the last CONNACK leaves it without work (its run calls would then
+    // return at once, and the hold below would spin).
+    bool is_interrupted = false;
+    boost::asio::signal_set stop{io_, SIGTERM, SIGINT};
+    stop.async_wait([&is_interrupted](boost::system::error_code ec, int) { is_interrupted = !ec; });
     const auto start = clock_type::now();
+    const auto cpu_at_start = own_cpu_seconds();
     for (unsigned i = 0; i < o_.concurrency; ++i) start_next();
     const auto deadline = start + std::chrono::seconds{300};
-    while (ready_ + failed_ < clients_.size() && error_.empty() && clock_type::now() < deadline) {
+    while (ready_ + failed_ < clients_.size() && error_.empty() && !is_interrupted && clock_type::now() < deadline) {
         io_.run_one_for(std::chrono::milliseconds{100});
     }
+    if (is_interrupted && error_.empty() && ready_ + failed_ < clients_.size()) error_ = "interrupted";
     const auto took = ready_ == 0 ? 0.0 : std::chrono::duration<double>(last_ready_at_ - start).count();
+    // Near 1.0: the generator's one thread, not the broker, may have set the rate.
+    const auto own_cores = took > 0 ? (own_cpu_seconds() - cpu_at_start) / took : 0.0;
     std::printf("{\"scenario\":\"conns\",\"transport\":\"%s\",\"connections\":%u,\"connected\":%zu,"
-                "\"failed\":%zu,\"connect_s\":%.3f,\"connect_rate\":%.0f,\"concurrency\":%u,\"error\":\"%s\"}\n",
+                "\"failed\":%zu,\"connect_s\":%.3f,\"connect_rate\":%.0f,\"concurrency\":%u,\"bench_cores\":%.2f,"
+                "\"error\":\"%s\"}\n",
                 o_.transport.c_str(), o_.connections, ready_, failed_, took,
-                took > 0 ? static_cast<double>(ready_) / took : 0.0, o_.concurrency, json_safe(error_).c_str());
+                took > 0 ? static_cast<double>(ready_) / took : 0.0, o_.concurrency, own_cores, json_safe(error_).c_str());
     std::fflush(stdout);
-    if (error_.empty()) {
-        const auto hold_until = clock_type::now() + as_duration(o_.seconds);
-        while (clock_type::now() < hold_until && error_.empty()) io_.run_one_until(hold_until);
-    }
+    const auto hold_until = clock_type::now() + as_duration(o_.seconds);
+    while (error_.empty() && !is_interrupted && clock_type::now() < hold_until) io_.run_one_until(hold_until);
+    stop.cancel();
     for (auto& c : clients_) c->close();
     io_.run_for(std::chrono::milliseconds{100});
     return error_.empty() && ready_ == o_.connections ? 0 : 1;

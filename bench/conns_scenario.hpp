@@ -1,7 +1,7 @@
 #pragma once
 // The load generator's `conns` scenario: opens --connections idle connections (TCP, TLS or WebSocket),
 // --concurrency at a time, prints the connect rate as one JSON line as soon as all are connected (so that a driver
-// can read the broker's memory meanwhile), holds them for --seconds and closes them.
+// can read the broker's memory meanwhile), holds them for --seconds (or until SIGTERM) and closes them.
 // Owned by one thread: every connection lives on the one io_context it is given.
 
 #include <chrono>

@@ -45,7 +45,6 @@
 #include <string>
 #include <vector>
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -68,6 +67,7 @@ using mqttd::bench::header_size;
 using mqttd::bench::json_safe;
 using mqttd::bench::keep_alive;
 using mqttd::bench::options;
+using mqttd::bench::own_cpu_seconds;
 using mqttd::bench::scenario;
 
 namespace {
@@ -78,14 +78,6 @@ constexpr unsigned fill_window = 256;            // retained PUBLISHes, or filte
 std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count());
-}
-
-// This process's CPU time (user + system), in seconds.
-double own_cpu_seconds() {
-    rusage usage{};
-    ::getrusage(RUSAGE_SELF, &usage);
-    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 double since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }

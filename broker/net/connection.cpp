@@ -77,7 +77,11 @@ asio::awaitable<void> connection<Transport>::read_loop() {
         failed(e);
         co_return;
     }
-    co_await read_packets(false);
+    // Read at once rather than wait for readability first: a client sends CONNECT as soon as it is connected, so
+    // it is usually there already, and the wait would cost a system call (Asio re-arms the descriptor) and a turn
+    // of the event loop per connection. Until the CONNECT is complete the connection holds its receive buffer,
+    // for connect_timeout at most.
+    co_await read_packets(true);
 }
 
 // The last line of defence: one connection ends, the worker and every other client carry on.
@@ -402,18 +406,67 @@ void connection<Transport>::start_writing() {
     // of a read's PUBACKs, the rest of a batch of deliveries) goes out in the same write, one system call.
     auto self = this->shared_from_this();
     asio::post(worker_.context(), [self] {
-        asio::co_spawn(self->worker_.context(), [self]() { return self->write_loop(); }, asio::detached);
+        std::size_t written = 0;
+        if (self->write_at_once(written)) return;
+        asio::co_spawn(self->worker_.context(), [self, written]() { return self->write_loop(written); },
+                       asio::detached);
     });
 }
 
+// Over TCP: the queued batches written with non-blocking system calls while the socket takes them whole, which
+// is almost always (a CONNACK, a burst of acknowledgements): no coroutine, no wait for a completion to come back
+// through the event loop. True when that finished the writing; false when write_loop() must go on, with the
+// batch taken and `written` of its bytes sent (or an error to meet and report there).
 template <transport Transport>
-asio::awaitable<void> connection<Transport>::write_loop() {
+bool connection<Transport>::write_at_once(std::size_t& written) {
+    if constexpr (has_try_write) {
+        while (!tx_.is_empty() && !is_closed_) {
+            const auto& buffers = tx_.take_batch();
+            std::size_t size = 0;
+            for (const auto& b : buffers) size += b.size();
+            auto [ec, n] = transport_.try_write(buffers);
+            if (ec || n < size) {
+                is_batch_taken_ = true;
+                written = n;
+                return false;
+            }
+            bump(worker_.traffic().bytes_sent, n);
+            record_latencies();
+            tx_.release_written();
+            check_backlog();
+        }
+        is_writing_ = false;
+        if (is_closing_) finish_close();
+        return true;
+    } else {
+        (void)written;
+        return false;
+    }
+}
+
+// `written`: bytes of a batch that write_at_once() took and partly sent.
+template <transport Transport>
+asio::awaitable<void> connection<Transport>::write_loop(std::size_t written) {
     auto self = this->shared_from_this();
-    while (!tx_.is_empty() && !is_closed_) {
-        const auto& buffers = tx_.take_batch();
+    std::vector<asio::const_buffer> rest;
+    while ((is_batch_taken_ || !tx_.is_empty()) && !is_closed_) {
+        const auto& taken = is_batch_taken_ ? tx_.taken_batch() : tx_.take_batch();
+        is_batch_taken_ = false;
+        std::span<const asio::const_buffer> buffers = taken;
+        if (written > 0) {
+            // The rest of a batch write_at_once() began: skip what went out.
+            rest.assign(taken.begin(), taken.end());
+            auto skip = written;
+            auto first = rest.begin();
+            for (; first != rest.end() && skip >= first->size(); ++first) skip -= first->size();
+            if (first != rest.end()) *first += skip;
+            rest.erase(rest.begin(), first);
+            buffers = rest;
+        }
         write_started_ = core::clock::now();
         schedule_check();  // this write's timeout
         auto [ec, n] = co_await transport_.write_all(buffers);
+        n += std::exchange(written, 0);
         write_started_ = core::time_point::max();
         bump(worker_.traffic().bytes_sent, n);
         if (!ec) record_latencies();

@@ -54,7 +54,8 @@ private:
     boost::asio::awaitable<void> read_packets(bool is_readable);  // is_readable: bytes are waiting
     void readable(const boost::system::error_code& ec);
     void failed(const std::exception& e);  // logs and closes
-    boost::asio::awaitable<void> write_loop();
+    boost::asio::awaitable<void> write_loop(std::size_t written);
+    bool write_at_once(std::size_t& written);
     void schedule_check();
     // Decodes and handles every whole packet in rx; false when the connection must stop reading.
     boost::asio::awaitable<bool> handle_received();
@@ -98,8 +99,13 @@ private:
     [[no_unique_address]] std::conditional_t<has_readiness_wait, no_idle_bytes, std::array<std::uint8_t, 16>>
         idle_bytes_;
 
+    // TCP can write without waiting (try_write): a write that the socket takes whole needs no coroutine.
+    static constexpr bool has_try_write =
+        requires(Transport& t, std::span<const boost::asio::const_buffer> b) { t.try_write(b); };
+
     write_queue tx_;
     bool is_writing_ = false;
+    bool is_batch_taken_ = false;  // the batch write_loop() goes on with was taken by write_at_once()
     core::time_point write_started_ = core::time_point::max();  // of the write in progress
     bool is_write_blocked_ = false;  // unsent backlog over max_outbound_bytes: reading pauses
     bool is_closing_ = false;

@@ -43,6 +43,7 @@ void open_shared_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint
     acceptor.open(endpoint.protocol(), ec);
     if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec) acceptor.set_option(reuse_port(true), ec);
+    if (!ec) acceptor.set_option(tcp::no_delay(true), ec);  // copied to every accepted socket: set_no_delay()
     if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);

@@ -22,6 +22,9 @@ public:
         socket_.async_wait(boost::asio::ip::tcp::socket::wait_read, std::forward<Handler>(handler));
     }
     boost::asio::awaitable<io_result> write_all(std::span<const boost::asio::const_buffer> buffers);
+    // One gathered write of what the socket takes now, without waiting: the bytes written (perhaps fewer than
+    // given, perhaps 0 with would_block), or the error. The connection tries it before starting a coroutine.
+    io_result try_write(std::span<const boost::asio::const_buffer> buffers);
     void close();
     const peer_info& peer() const noexcept { return peer_; }
 
@@ -33,5 +36,10 @@ private:
 static_assert(transport<tcp_transport>);
 
 std::string format_endpoint(const boost::asio::ip::tcp::endpoint& ep);
+
+// TCP_NODELAY on an accepted socket: MQTT is many small packets each way, and Nagle's delay would add latency to
+// every acknowledgement. Linux copies it from the listening socket, where listener.cpp sets it, so there this
+// costs nothing (a system call per connection saved); elsewhere it is set here.
+void set_no_delay(boost::asio::ip::tcp::socket& socket);
 
 }  // namespace mqttd::net

@@ -33,8 +33,7 @@ std::string peer_common_name(SSL* ssl) {
 tls_transport::tls_transport(asio::ip::tcp::socket socket, std::string peer_address, ssl_context_ptr context)
     : stream_{std::move(socket), std::move(context)} {
     peer_.address = std::move(peer_address);
-    boost::system::error_code ignored;
-    stream_.next_layer().set_option(asio::ip::tcp::no_delay{true}, ignored);
+    set_no_delay(stream_.next_layer());
 }
 
 asio::awaitable<boost::system::error_code> tls_transport::handshake() {

@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "broker/logging/log.hpp"
+#include "broker/net/tcp_transport.hpp"
 #include "broker/net/tls_transport.hpp"
 
 namespace mqttd::net {
@@ -84,10 +85,8 @@ ws_transport<NextLayer>::ws_transport(asio::ip::tcp::socket socket, std::string 
     : ws_{make_next_layer(std::move(socket), context)},
       options_{options},
       max_message_size_{max_message_size} {
-    auto& tcp = beast::get_lowest_layer(ws_);
     peer_.address = std::move(peer_address);
-    boost::system::error_code ignored;
-    tcp.set_option(asio::ip::tcp::no_delay{true}, ignored);
+    set_no_delay(beast::get_lowest_layer(ws_));
 }
 
 template <class NextLayer>
