@@ -36,7 +36,7 @@ public:
     // release_written().
     const std::vector<boost::asio::const_buffer>& take_batch();
     // The buffers take_batch() last returned, until release_written().
-    const std::vector<boost::asio::const_buffer>& taken_batch() const noexcept { return buffers_; }
+    const std::vector<boost::asio::const_buffer>& taken_batch() const noexcept { return state_->buffers; }
     // When the broker received each routed PUBLISH in the batch being written (for the latency histogram);
     // valid until release_written(). Retained messages sent on subscribe and messages read back from storage
     // have no receive time that means anything, and are left out.
