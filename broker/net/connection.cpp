@@ -570,7 +570,7 @@ void connection<Transport>::on_deadline(core::time_point at, core::time_point no
 
 template class connection<tcp_transport>;
 template class connection<tls_transport>;
-template class connection<ws_transport<asio::ip::tcp::socket>>;
+template class connection<ws_transport<tcp_socket>>;
 template class connection<ws_transport<wss_next_layer>>;
 
 }  // namespace mqttd::net

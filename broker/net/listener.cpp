@@ -129,7 +129,7 @@ const char* to_string(listener_type t) noexcept {
 }
 
 // On the target worker's thread. The TLS context is taken now, so a reload affects only later connections.
-void listener::start_connection(worker& target, tcp::socket socket, std::string peer, connection_ticket ticket) {
+void listener::start_connection(worker& target, tcp_socket socket, std::string peer, connection_ticket ticket) {
     const connection_policy policy{uses_tls(options_.type) && options_.tls.use_identity_as_username,
                                    allow_anonymous_.load(std::memory_order_relaxed), &name_};
     const auto max_packet_size = max_packet_size_.load(std::memory_order_relaxed);
@@ -145,8 +145,8 @@ void listener::start_connection(worker& target, tcp::socket socket, std::string 
             ->start();
         return;
     case listener_type::ws:
-        std::make_shared<connection<ws_transport<tcp::socket>>>(
-            target, ws_transport<tcp::socket>{std::move(socket), std::move(peer), options_.websocket, max_packet_size},
+        std::make_shared<connection<ws_transport<tcp_socket>>>(
+            target, ws_transport<tcp_socket>{std::move(socket), std::move(peer), options_.websocket, max_packet_size},
             policy, std::move(ticket))
             ->start();
         return;

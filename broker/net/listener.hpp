@@ -14,6 +14,7 @@
 #include "broker/net/connection_ticket.hpp"
 #include "broker/net/server_options.hpp"
 #include "broker/net/tls_context.hpp"
+#include "broker/net/transport.hpp"
 #include "broker/net/worker.hpp"
 
 namespace mqttd::net {
@@ -48,7 +49,7 @@ public:
 private:
     boost::asio::awaitable<void> accept_loop(std::size_t worker_index);
 
-    void start_connection(worker& target, boost::asio::ip::tcp::socket socket, std::string peer,
+    void start_connection(worker& target, tcp_socket socket, std::string peer,
                           connection_ticket ticket);
     void note_refused(const boost::asio::ip::tcp::endpoint& peer);
 

@@ -31,14 +31,14 @@ std::string format_endpoint(const asio::ip::tcp::endpoint& ep) {
     return (address.is_v6() ? "[" + text + "]" : text) + ":" + std::to_string(ep.port());
 }
 
-void set_no_delay([[maybe_unused]] asio::ip::tcp::socket& socket) {
+void set_no_delay([[maybe_unused]] tcp_socket& socket) {
 #ifndef __linux__
     boost::system::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay{true}, ignored);
 #endif
 }
 
-tcp_transport::tcp_transport(asio::ip::tcp::socket socket, std::string peer_address) : socket_{std::move(socket)} {
+tcp_transport::tcp_transport(tcp_socket socket, std::string peer_address) : socket_{std::move(socket)} {
     peer_.address = std::move(peer_address);
     set_no_delay(socket_);
 }

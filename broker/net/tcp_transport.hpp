@@ -10,7 +10,7 @@ namespace mqttd::net {
 class tcp_transport {
 public:
     // peer_address: as the acceptor reported it (the socket may no longer know it once the peer resets).
-    tcp_transport(boost::asio::ip::tcp::socket socket, std::string peer_address);
+    tcp_transport(tcp_socket socket, std::string peer_address);
 
     boost::asio::awaitable<boost::system::error_code> handshake();
     boost::asio::awaitable<io_result> read_some(boost::asio::mutable_buffer b);
@@ -29,7 +29,7 @@ public:
     const peer_info& peer() const noexcept { return peer_; }
 
 private:
-    boost::asio::ip::tcp::socket socket_;
+    tcp_socket socket_;
     peer_info peer_;
 };
 
@@ -40,6 +40,6 @@ std::string format_endpoint(const boost::asio::ip::tcp::endpoint& ep);
 // TCP_NODELAY on an accepted socket: MQTT is many small packets each way, and Nagle's delay would add latency to
 // every acknowledgement. Linux copies it from the listening socket, where listener.cpp sets it, so there this
 // costs nothing (a system call per connection saved); elsewhere it is set here.
-void set_no_delay(boost::asio::ip::tcp::socket& socket);
+void set_no_delay(tcp_socket& socket);
 
 }  // namespace mqttd::net

@@ -24,12 +24,13 @@
 #include <openssl/ssl.h>
 
 #include "broker/net/tls_context.hpp"
+#include "broker/net/transport.hpp"
 
 namespace mqttd::net {
 
 class tls_stream {
 public:
-    using socket_type = boost::asio::ip::tcp::socket;
+    using socket_type = tcp_socket;
     using executor_type = socket_type::executor_type;
     using next_layer_type = socket_type;
 

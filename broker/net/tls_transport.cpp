@@ -30,7 +30,7 @@ std::string peer_common_name(SSL* ssl) {
     return cn;
 }
 
-tls_transport::tls_transport(asio::ip::tcp::socket socket, std::string peer_address, ssl_context_ptr context)
+tls_transport::tls_transport(tcp_socket socket, std::string peer_address, ssl_context_ptr context)
     : stream_{std::move(socket), std::move(context)} {
     peer_.address = std::move(peer_address);
     set_no_delay(stream_.next_layer());

@@ -13,7 +13,7 @@ namespace mqttd::net {
 
 class tls_transport {
 public:
-    tls_transport(boost::asio::ip::tcp::socket socket, std::string peer_address, ssl_context_ptr context);
+    tls_transport(tcp_socket socket, std::string peer_address, ssl_context_ptr context);
 
     boost::asio::awaitable<boost::system::error_code> handshake();
     boost::asio::awaitable<io_result> read_some(boost::asio::mutable_buffer b);

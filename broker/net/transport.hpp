@@ -11,9 +11,16 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 
 namespace mqttd::net {
+
+// The socket every transport runs on, bound to its worker's io_context by type rather than through
+// any_io_executor: the socket and each operation on it (an idle connection's readiness wait among them) are
+// smaller by a polymorphic executor each, and calls on it are direct.
+using tcp_socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
 
 // What auth and the logs may know about the other end.
 struct peer_info {

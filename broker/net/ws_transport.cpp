@@ -70,7 +70,7 @@ http::response<http::string_body> refusal_response(const http::request<http::str
 }
 
 template <class NextLayer>
-NextLayer ws_transport<NextLayer>::make_next_layer(asio::ip::tcp::socket socket, const ssl_context_ptr& context) {
+NextLayer ws_transport<NextLayer>::make_next_layer(tcp_socket socket, const ssl_context_ptr& context) {
     if constexpr (is_secure) {
         return NextLayer{std::move(socket), context};
     } else {
@@ -79,7 +79,7 @@ NextLayer ws_transport<NextLayer>::make_next_layer(asio::ip::tcp::socket socket,
 }
 
 template <class NextLayer>
-ws_transport<NextLayer>::ws_transport(asio::ip::tcp::socket socket, std::string peer_address,
+ws_transport<NextLayer>::ws_transport(tcp_socket socket, std::string peer_address,
                                       const websocket_options& options, std::size_t max_message_size,
                                       ssl_context_ptr context)
     : ws_{make_next_layer(std::move(socket), context)},
@@ -145,10 +145,10 @@ void ws_transport<NextLayer>::close() {
     tcp.close(ignored);
 }
 
-template class ws_transport<asio::ip::tcp::socket>;
+template class ws_transport<tcp_socket>;
 template class ws_transport<wss_next_layer>;
 
-static_assert(transport<ws_transport<asio::ip::tcp::socket>>);
+static_assert(transport<ws_transport<tcp_socket>>);
 static_assert(transport<ws_transport<wss_next_layer>>);
 
 }  // namespace mqttd::net

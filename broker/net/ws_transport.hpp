@@ -43,7 +43,7 @@ class ws_transport {
 public:
     static constexpr bool is_secure = std::is_same_v<NextLayer, wss_next_layer>;
 
-    ws_transport(boost::asio::ip::tcp::socket socket, std::string peer_address, const websocket_options& options,
+    ws_transport(tcp_socket socket, std::string peer_address, const websocket_options& options,
                  std::size_t max_message_size, ssl_context_ptr context = nullptr);
 
     boost::asio::awaitable<boost::system::error_code> handshake();
@@ -53,7 +53,7 @@ public:
     const peer_info& peer() const noexcept { return peer_; }
 
 private:
-    static NextLayer make_next_layer(boost::asio::ip::tcp::socket socket, const ssl_context_ptr& context);
+    static NextLayer make_next_layer(tcp_socket socket, const ssl_context_ptr& context);
 
     boost::beast::websocket::stream<NextLayer> ws_;
     const websocket_options& options_;

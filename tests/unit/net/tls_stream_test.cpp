@@ -70,7 +70,7 @@ struct pair_fixture {
         tcp::acceptor acceptor{ioc, {asio::ip::make_address("127.0.0.1"), 0}};
         tcp::socket client_socket{ioc};
         client_socket.connect(acceptor.local_endpoint());
-        server = std::make_unique<net::tls_stream>(acceptor.accept(), make_server_context());
+        server = std::make_unique<net::tls_stream>(acceptor.accept(ioc), make_server_context());
         client_context.set_verify_mode(asio::ssl::verify_none);
         client = std::make_unique<client_stream>(std::move(client_socket), client_context);
     }

@@ -36,10 +36,11 @@ struct server_side {
     boost::system::error_code error;
 };
 
-asio::awaitable<void> serve(tcp::acceptor& acceptor, net::websocket_options& options, std::size_t expected,
-                            server_side& out) {
-    auto socket = co_await acceptor.async_accept(asio::use_awaitable);
-    net::ws_transport<tcp::socket> transport{std::move(socket), "127.0.0.1:1", options, 1 << 20};
+asio::awaitable<void> serve(asio::io_context& ioc, tcp::acceptor& acceptor, net::websocket_options& options,
+                            std::size_t expected, server_side& out) {
+    net::tcp_socket socket{ioc};
+    co_await acceptor.async_accept(socket, asio::use_awaitable);
+    net::ws_transport<net::tcp_socket> transport{std::move(socket), "127.0.0.1:1", options, 1 << 20};
     if (auto ec = co_await transport.handshake(); ec) {
         out.error = ec;
         co_return;
@@ -76,7 +77,7 @@ server_side exchange(std::size_t expected, Send send, const char* subprotocol = 
     tcp::acceptor acceptor{ioc, {asio::ip::make_address("127.0.0.1"), 0}};
     net::websocket_options options;
     server_side result;
-    auto done = asio::co_spawn(ioc, serve(acceptor, options, expected, result), asio::use_future);
+    auto done = asio::co_spawn(ioc, serve(ioc, acceptor, options, expected, result), asio::use_future);
     std::thread server_thread{[&] { ioc.run(); }};
 
     asio::io_context client_ioc;
