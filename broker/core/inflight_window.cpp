@@ -12,35 +12,35 @@ constexpr std::size_t min_capacity = 4;  // ring slots; the index has twice as m
 }  // namespace
 
 std::size_t inflight_window::index_of(protocol::packet_id id) const noexcept {
-    if (table_.empty()) return 0;
-    const auto mask = table_.size() - 1;
+    if (!s_ || s_->table.empty()) return 0;
+    const auto mask = s_->table.size() - 1;
     // Ids are handed out in sequence, so they mostly land in their own slot: a probe is one or two looks.
     for (auto at = std::size_t{id} & mask;; at = (at + 1) & mask) {
-        if (table_[at].id == id) return at;
-        if (table_[at].id == 0) return table_.size();
+        if (s_->table[at].id == id) return at;
+        if (s_->table[at].id == 0) return s_->table.size();
     }
 }
 
 void inflight_window::index_put(protocol::packet_id id, std::uint64_t seq) {
-    const auto mask = table_.size() - 1;
+    const auto mask = s_->table.size() - 1;
     auto at = std::size_t{id} & mask;
-    while (table_[at].id != 0) at = (at + 1) & mask;
-    table_[at] = {id, seq};
+    while (s_->table[at].id != 0) at = (at + 1) & mask;
+    s_->table[at] = {id, seq};
 }
 
 // Backward-shift deletion: later entries of the same probe run move up, so no tombstones pile up.
 void inflight_window::index_remove(std::size_t at) noexcept {
-    const auto mask = table_.size() - 1;
+    const auto mask = s_->table.size() - 1;
     auto hole = at;
-    for (auto next = (hole + 1) & mask; table_[next].id != 0; next = (next + 1) & mask) {
-        const auto home = std::size_t{table_[next].id} & mask;
+    for (auto next = (hole + 1) & mask; s_->table[next].id != 0; next = (next + 1) & mask) {
+        const auto home = std::size_t{s_->table[next].id} & mask;
         // Move it into the hole unless its home lies cyclically in (hole, next].
         const bool stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
         if (stays) continue;
-        table_[hole] = table_[next];
+        s_->table[hole] = s_->table[next];
         hole = next;
     }
-    table_[hole] = {};
+    s_->table[hole] = {};
 }
 
 // Copies the live entries, in order, into a ring of the given capacity and indexes them afresh. Runs when the
@@ -49,37 +49,39 @@ void inflight_window::index_remove(std::size_t at) noexcept {
 void inflight_window::rebuild(std::size_t ring_capacity) {
     std::vector<ring_slot> ring(ring_capacity);
     std::uint64_t seq = 0;
-    for (auto s = head_; s != tail_; ++s) {
-        auto& slot = ring_[s & (ring_.size() - 1)];
+    for (auto s = s_->head; s != s_->tail; ++s) {
+        auto& slot = s_->ring[s & (s_->ring.size() - 1)];
         if (slot.is_live) ring[seq++] = std::move(slot);
     }
-    ring_ = std::move(ring);
-    head_ = 0;
-    tail_ = seq;
-    table_.assign(std::bit_ceil(ring_capacity * 2), index_slot{});
-    for (auto s = head_; s != tail_; ++s) index_put(ring_[s].entry.id, s);
+    s_->ring = std::move(ring);
+    s_->head = 0;
+    s_->tail = seq;
+    s_->table.assign(std::bit_ceil(ring_capacity * 2), index_slot{});
+    for (auto s = s_->head; s != s_->tail; ++s) index_put(s_->ring[s].entry.id, s);
 }
 
 void inflight_window::push(outbound_message entry) {
-    const auto span = tail_ - head_;
-    if (span == ring_.size()) {
+    if (!s_) s_ = std::make_unique<state>();
+    const auto span = s_->tail - s_->head;
+    if (span == s_->ring.size()) {
         // Full: grow when most slots are live, else squeeze the holes out.
-        rebuild(size_ * 2 >= ring_.size() ? std::max(min_capacity, ring_.size() * 2) : ring_.size());
+        rebuild(size_ * 2 >= s_->ring.size() ? std::max(min_capacity, s_->ring.size() * 2) : s_->ring.size());
     }
     const auto id = entry.id;
-    auto& slot = ring_[tail_ & (ring_.size() - 1)];
+    auto& slot = s_->ring[s_->tail & (s_->ring.size() - 1)];
     slot.entry = std::move(entry);
     slot.is_live = true;
-    index_put(id, tail_);
-    ++tail_;
+    index_put(id, s_->tail);
+    ++s_->tail;
     ++size_;
 }
 
 std::optional<protocol::packet_id> inflight_window::add(message_ptr msg, protocol::qos qos_level, bool retain,
                                                          share_ref share) {
     if (size_ >= 65535) return std::nullopt;
+    if (!s_) s_ = std::make_unique<state>();
     // [MQTT-2.3.1-2] an identifier is reused only once its flow is complete; 0 is never used [MQTT-2.3.1-1].
-    while (next_id_ == 0 || index_of(next_id_) != table_.size()) ++next_id_;
+    while (next_id_ == 0 || index_of(next_id_) != s_->table.size()) ++next_id_;
     const auto id = next_id_++;
     const auto state = qos_level == protocol::qos::exactly_once ? outbound_state::awaiting_pubrec
                                                                 : outbound_state::awaiting_puback;
@@ -91,28 +93,26 @@ std::optional<protocol::packet_id> inflight_window::add(message_ptr msg, protoco
 void inflight_window::restore(outbound_message entry) { push(std::move(entry)); }
 
 outbound_message* inflight_window::find(protocol::packet_id id) noexcept {
+    if (!s_) return nullptr;
     const auto at = index_of(id);
-    if (at == table_.size()) return nullptr;
-    return &ring_[table_[at].seq & (ring_.size() - 1)].entry;
+    if (at == s_->table.size()) return nullptr;
+    return &s_->ring[s_->table[at].seq & (s_->ring.size() - 1)].entry;
 }
 
 void inflight_window::erase(protocol::packet_id id) noexcept {
+    if (!s_) return;
     const auto at = index_of(id);
-    if (at == table_.size()) return;
-    auto& slot = ring_[table_[at].seq & (ring_.size() - 1)];
+    if (at == s_->table.size()) return;
+    auto& slot = s_->ring[s_->table[at].seq & (s_->ring.size() - 1)];
     slot.entry = outbound_message{};  // lets go of the message now
     slot.is_live = false;
     index_remove(at);
     --size_;
-    while (head_ != tail_ && !ring_[head_ & (ring_.size() - 1)].is_live) ++head_;
+    while (s_->head != s_->tail && !s_->ring[s_->head & (s_->ring.size() - 1)].is_live) ++s_->head;
 }
 
 void inflight_window::clear() noexcept {
-    ring_.clear();
-    ring_.shrink_to_fit();
-    table_.clear();
-    table_.shrink_to_fit();
-    head_ = tail_ = 0;
+    s_.reset();
     size_ = 0;
 }
 

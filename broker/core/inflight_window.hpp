@@ -2,8 +2,10 @@
 // Outgoing QoS 1/2 messages awaiting acknowledgement, in the order they were first sent, and the packet
 // identifiers they hold. Owned by one session; not thread-safe.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -32,10 +34,12 @@ struct outbound_message {
 // Every operation is O(1) (amortised), whatever max_inflight is: a window of 1,000 messages costs no more per
 // acknowledgement than a window of 20. Entries sit in a ring in send order (acknowledged ones leave holes that
 // the front skips), and an open-addressing table maps packet ids to their place. A window never used holds no
-// memory; one that was keeps its (small) ring for the next message, as a vector keeps its capacity.
+// memory (24 bytes inline, the ring and index behind one pointer); one that was keeps its (small) ring for the
+// next message, as a vector keeps its capacity.
 class inflight_window {
 public:
-    explicit inflight_window(std::size_t max_inflight) : max_inflight_{max_inflight} {}
+    explicit inflight_window(std::size_t max_inflight)
+        : max_inflight_{static_cast<std::uint32_t>(std::min<std::size_t>(max_inflight, UINT32_MAX))} {}
 
     bool is_full() const noexcept { return size_ >= max_inflight_; }
     bool is_empty() const noexcept { return size_ == 0; }
@@ -53,8 +57,10 @@ public:
     // In original send order, for the resend on reconnect [MQTT-4.4.0-1], [MQTT-4.6.0-1..4].
     template <class F>
     void for_each(F&& f) const {
-        for (auto seq = head_; seq != tail_; ++seq)
-            if (const auto& slot = ring_[seq & (ring_.size() - 1)]; slot.is_live) f(slot.entry);
+        if (!s_) return;
+        const auto& ring = s_->ring;
+        for (auto seq = s_->head; seq != s_->tail; ++seq)
+            if (const auto& slot = ring[seq & (ring.size() - 1)]; slot.is_live) f(slot.entry);
     }
 
 private:
@@ -68,17 +74,21 @@ private:
     };
 
     void push(outbound_message entry);
-    std::size_t index_of(protocol::packet_id id) const noexcept;  // its index slot, or table_.size()
+    std::size_t index_of(protocol::packet_id id) const noexcept;  // its index slot, or s_->table.size()
     void index_put(protocol::packet_id id, std::uint64_t seq);
     void index_remove(std::size_t at) noexcept;
     void rebuild(std::size_t ring_capacity);
 
-    std::vector<ring_slot> ring_;    // power-of-two size; entry seq lives at seq & (size - 1)
-    std::uint64_t head_ = 0;         // seq of the oldest slot still in the ring
-    std::uint64_t tail_ = 0;         // seq the next entry gets
-    std::vector<index_slot> table_;  // power-of-two size, at most half full; linear probing
-    std::size_t size_ = 0;           // live entries
-    std::size_t max_inflight_;
+    struct state {
+        std::vector<ring_slot> ring;    // power-of-two size; entry seq lives at seq & (size - 1)
+        std::uint64_t head = 0;         // seq of the oldest slot still in the ring
+        std::uint64_t tail = 0;         // seq the next entry gets
+        std::vector<index_slot> table;  // power-of-two size, at most half full; linear probing
+    };
+
+    std::unique_ptr<state> s_;  // allocated by the first add() or restore(); freed by clear()
+    std::uint32_t size_ = 0;    // live entries
+    std::uint32_t max_inflight_;
     protocol::packet_id next_id_ = 1;
 };
 
