@@ -196,10 +196,17 @@ asio::awaitable<bool> connection<Transport>::handle_received() {
             close(core::close_reason::protocol_error);
             co_return false;
         }
-        auto verdict = on_connect(*c);
+        const auto verdict = on_connect(*c);
+        // The password is copied out only when it is to be checked, and lives here until then: a connection
+        // holds no password once its CONNECT is handled.
+        std::string password;
+        if (verdict == connect_verdict::check_password && c->password)
+            password.assign(reinterpret_cast<const char*>(c->password->data()), c->password->size());
         rx_.consume(used);  // `c` points into rx_: nothing below reads it
         if (verdict == connect_verdict::rejected) co_return false;
-        if (verdict == connect_verdict::check_password && !co_await check_password()) co_return false;
+        if (verdict == connect_verdict::check_password && !co_await check_password(password)) co_return false;
+        password.clear();
+        password.shrink_to_fit();
         start_session();
         // Packets pipelined behind CONNECT wait until the session is attached (it may live on another worker).
         while (phase_ == phase::awaiting_session && !is_closing_) co_await wait_for_wake();
@@ -216,7 +223,6 @@ auto connection<Transport>::on_connect(const protocol::connect& c) -> connect_ve
     params_.keep_alive = c.keep_alive;
     params_.version = c.version;
     if (c.username) params_.username = std::string{*c.username};
-    if (c.password) password_.assign(reinterpret_cast<const char*>(c.password->data()), c.password->size());
     phase_ = phase::authenticating;
 
     if (const auto code = core::check_client_id(c)) {
@@ -255,7 +261,7 @@ auto connection<Transport>::on_connect(const protocol::connect& c) -> connect_ve
 // Off the event loop: the hash costs tens of milliseconds by design. An address with recent failures, or with
 // more checks under way than the password threads, waits first (a timer, not a hash): failed_logins.hpp.
 template <transport Transport>
-asio::awaitable<bool> connection<Transport>::check_password() {
+asio::awaitable<bool> connection<Transport>::check_password(const std::string& password) {
     auto& access = worker_.access();
     const auto host = std::string{host_of(transport_.peer().address)};
     const auto delay = access.failures().begin(host, core::clock::now());
@@ -269,7 +275,6 @@ asio::awaitable<bool> connection<Transport>::check_password() {
         // Set when the connection closes, so a check still queued for the password threads is skipped.
         login_abandoned_ = std::make_shared<std::atomic<bool>>(false);
         const std::shared_ptr<const std::atomic<bool>> abandoned = login_abandoned_;
-        const std::string password = std::exchange(password_, {});
         is_valid = co_await access.async_verify(*params_.username, password, abandoned, asio::use_awaitable);
         login_abandoned_.reset();  // the check is over: a logged-in connection holds nothing for it
     }

@@ -61,7 +61,8 @@ private:
     boost::asio::awaitable<bool> handle_received();
     void read_failed(const boost::system::error_code& ec);  // logs (unless the broker is closing it) and closes
     connect_verdict on_connect(const protocol::connect& c);
-    boost::asio::awaitable<bool> check_password();
+    // `password` belongs to the caller's frame, which waits for this check.
+    boost::asio::awaitable<bool> check_password(const std::string& password);
     void start_session();
     void reject_connect(protocol::connack_code code, const char* reason);
     void protocol_error(const std::error_code& ec);
@@ -87,7 +88,6 @@ private:
     protocol::decoder connect_decoder_;
     phase phase_ = phase::awaiting_connect;
     core::connection_params params_;
-    std::string password_;  // from CONNECT until checked
     std::shared_ptr<std::atomic<bool>> login_abandoned_;  // shared with a password check under way
 
     receive_buffer rx_;
