@@ -26,6 +26,7 @@ void commit_queue::submit(std::vector<operation> ops, std::function<void(bool ok
     }
     const bool was_idle = pending_.empty();
     pending_.push_back({std::move(ops), std::move(done)});
+    ++submitted_;
     lock.unlock();
     // The commit thread only sleeps with nothing pending; while it writes, it takes the rest when it is done.
     if (was_idle) wake_.notify_one();
@@ -41,6 +42,13 @@ void commit_queue::stop() {
     if (std::this_thread::get_id() == thread_id_) return;
     const std::lock_guard stopping{stop_mutex_};
     if (thread_.joinable()) thread_.join();
+}
+
+void commit_queue::wait_idle() {
+    std::unique_lock lock{mutex_};
+    const auto target = submitted_;
+    // The commit thread takes everything pending before it stops, so finished_ gets there either way.
+    idle_.wait(lock, [&] { return finished_ >= target; });
 }
 
 commit_counters commit_queue::counters() const noexcept {
@@ -79,10 +87,13 @@ void commit_queue::run() {
         group.swap(pending_);
         lock.unlock();
         write_group(group);
+        const auto finished = group.size();
         group.clear();
         if (mode_ == sync_mode::periodic && has_unsynced_ && !flush_due)
             flush_due = clock::now() + sync_interval_;
         lock.lock();
+        finished_ += finished;
+        idle_.notify_all();
     }
     lock.unlock();
     if (has_unsynced_) flush_now();

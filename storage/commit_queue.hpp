@@ -58,6 +58,12 @@ public:
     // cannot join itself); the destructor must then still run, on another thread.
     void stop();
 
+    // Returns once every request submitted before the call has had its done() called (and so whatever
+    // done() did, such as posting the completion to a worker, has happened). The broker's shutdown uses it to
+    // know that no completion is still on its way. Warning: callable from any thread but the commit thread
+    // (from a done callback it would wait for itself).
+    void wait_idle();
+
     // Warning: both are callable from any thread.
     commit_counters counters() const noexcept;
     std::string last_error() const;
@@ -81,7 +87,10 @@ private:
 
     mutable std::mutex mutex_;  // guards the members up to thread_
     std::condition_variable wake_;
+    std::condition_variable idle_;  // signalled whenever finished_ grows
     std::vector<request> pending_;
+    std::uint64_t submitted_ = 0;  // requests taken by submit() (not the ones refused after stop())
+    std::uint64_t finished_ = 0;   // of those, the ones whose done() has returned
     bool is_stopping_ = false;
     std::string last_error_;
 

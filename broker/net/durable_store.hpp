@@ -36,6 +36,8 @@ public:
     void submit(std::vector<storage::operation> ops, std::function<void(bool)> done) {
         commits_->submit(std::move(ops), std::move(done));
     }
+    // Warning: any thread but the commit thread. Returns once every earlier submission's `done` has returned.
+    void wait_idle() { commits_->wait_idle(); }
     // Drains what was submitted, makes it durable, and stops the commit thread (a clean shutdown loses nothing).
     void stop();
     storage::commit_counters counters() const noexcept { return commits_->counters(); }

@@ -77,6 +77,10 @@ void server::start() {
     // Mosquitto 2 refuses anonymous clients on anything but loopback unless told to; mqttd does the same by
     // default, and says so loudly when a configuration asks otherwise.
     for (const auto& l : shared_.options.listeners) warn_if_anonymous_on_network(l, shared_.options.auth);
+    {
+        std::lock_guard lifecycle{lifecycle_mutex_};
+        is_started_ = true;
+    }
     for (auto& w : shared_.workers) w->start();
     for (auto& l : listeners_) l->start();
     if (shared_.options.sys_interval.count() > 0) {
@@ -290,26 +294,58 @@ void server::stop(std::chrono::milliseconds grace) {
     std::lock_guard lifecycle{lifecycle_mutex_};
     if (is_stopped_) return;
     is_stopped_ = true;
+    if (!is_started_) {  // start-up failed after construction: no thread would run what is posted below
+        shared_.store->stop();
+        return;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + grace;
     {
         std::lock_guard lock{listeners_mutex_};
-        for (auto& l : listeners_) l->stop();
+        for (auto& l : listeners_) l->stop_and_wait();  // no connection is accepted after close_all below
     }
     if (sys_) sys_->stop();  // before the workers are told to go idle: its timer would keep worker 0 running
-    for (auto& w : shared_.workers) {
-        asio::post(w->context(), [&w = *w] { w.close_all(); });
-        w->stop_when_idle();
-    }
-    // Each worker's run() returns once its connections have flushed and closed; past the grace period the
+    for (auto& w : shared_.workers) asio::post(w->context(), [&w = *w] { w.close_all(); });
+    // Every worker keeps running until all of them are idle together: one that stopped early would never take
+    // in what another still hands it (a delivery, a storage completion). Past the grace period the
     // stragglers (clients that stopped reading) are cut off.
+    const bool is_drained = wait_until_drained(deadline);
+    for (auto& w : shared_.workers) w->stop_when_idle();
     auto all_idle = std::async(std::launch::async, [this] {
         for (auto& w : shared_.workers) w->join();
     });
-    if (all_idle.wait_for(grace) != std::future_status::ready) {
+    if (!is_drained || all_idle.wait_until(deadline) != std::future_status::ready) {
         for (auto& w : shared_.workers) w->stop_now();
     }
     all_idle.wait();
     shared_.store->stop();  // everything submitted is written and synced: a clean shutdown loses nothing
     logging::log_line{logging::level::info} << "event=stopped";
+}
+
+// Quiet means: no connection left on any worker, and nothing handed between threads during a whole round in
+// which every worker ran everything queued before and the commit thread finished everything submitted before.
+// Anything handed over after the round began moves the count, and the round is tried again.
+bool server::wait_until_drained(std::chrono::steady_clock::time_point deadline) {
+    while (true) {
+        const auto handoffs = shared_.handoffs.load(std::memory_order_acquire);
+        std::vector<std::future<std::size_t>> counts;
+        for (auto& w : shared_.workers) {
+            auto count = std::make_shared<std::promise<std::size_t>>();
+            counts.push_back(count->get_future());
+            asio::post(w->context(), [&w = *w, count] { count->set_value(w.connection_count()); });
+        }
+        std::size_t open = 0;
+        for (auto& c : counts) {
+            if (c.wait_until(deadline) != std::future_status::ready) return false;
+            open += c.get();
+        }
+        shared_.store->wait_idle();
+        if (open == 0 && shared_.open_connections.load(std::memory_order_acquire) == 0 &&
+            shared_.handoffs.load(std::memory_order_acquire) == handoffs)
+            return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        // Connections still flushing their last bytes: look again shortly; handoffs alone: at once.
+        if (open != 0) std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
 }
 
 }  // namespace mqttd::net

@@ -45,7 +45,8 @@ public:
     const server_options& options() const noexcept { return shared_.options; }
     // Warning: callable from any thread. The port of each running listener, in configuration order.
     std::vector<std::uint16_t> listener_ports() const;
-    // Stops accepting, closes every connection, and returns once the workers are idle or `grace` has passed.
+    // Stops accepting, closes every connection, and returns once the workers and the commit thread are idle
+    // together (what one worker hands another on the way is taken in) or `grace` has passed.
     void stop(std::chrono::milliseconds grace);
 
     // Warning: callable from any thread. Every worker's and listener's counts, summed.
@@ -72,6 +73,8 @@ public:
 
 private:
     void stop_listener(listener& l);
+    // stop(): true once every worker and the commit thread are idle together; false at the deadline.
+    bool wait_until_drained(std::chrono::steady_clock::time_point deadline);
     // The only reads of listeners_ outside start/stop/reload; takes listeners_mutex_.
     void add_listener_counts(counters_snapshot& total, std::vector<listener_stats>* each) const;
 
@@ -88,6 +91,7 @@ private:
     // Held by reconfigure() and stop(): a reload from the admin API never meets a shutdown half-way.
     std::mutex lifecycle_mutex_;
     bool is_stopped_ = false;
+    bool is_started_ = false;  // start() ran: the workers' threads exist to run what stop() posts
     counters_snapshot last_summary_;
 };
 

@@ -103,12 +103,14 @@ void worker::carry_out() {
         blocked_changes_.clear();
     }
     for (auto& request : out.storage) {
+        shared_.handoffs.fetch_add(1, std::memory_order_relaxed);
         if (request.ticket == 0) {
             shared_.store->submit(std::move(request.ops), {});
             continue;
         }
         // On the commit thread, once stored: what waited for it goes out, on this worker.
         shared_.store->submit(std::move(request.ops), [this, ticket = request.ticket](bool ok) {
+            shared_.handoffs.fetch_add(1, std::memory_order_relaxed);
             asio::post(context_, [this, ticket, ok] {
                 try {
                     shard_.stored(ticket, ok, core::clock::now());
@@ -164,6 +166,7 @@ void worker::flush_outbox() {
 }
 
 void worker::post_messages(std::vector<core::shard_message>&& batch) {
+    shared_.handoffs.fetch_add(1, std::memory_order_relaxed);
     bool was_empty = false;
     {
         std::lock_guard lock{inbox_mutex_};

@@ -42,6 +42,9 @@ struct shared_state {
     // session keep it.
     std::atomic<core::connection_id> last_connection_id{0};
     std::atomic<std::size_t> open_connections{0};
+    // Counts the work one thread hands to another: batches between workers, storage requests, their
+    // completions. A clean stop waits until it no longer moves while every worker is idle.
+    std::atomic<std::uint64_t> handoffs{0};
 };
 
 class worker {
@@ -59,7 +62,7 @@ public:
     core::shard& shard() noexcept { return shard_; }
 
     void start();           // starts the thread
-    void stop_when_idle();  // lets run() return once every connection has ended
+    void stop_when_idle();  // lets run() return once nothing is left to do
     void stop_now();        // stops the event loop
     void join();
 
@@ -71,6 +74,8 @@ public:
     void carry_out();
     // On this worker's thread: closes every connection (broker shutdown).
     void close_all();
+    // On this worker's thread: how many connections are registered.
+    std::size_t connection_count() const noexcept { return connections_.size(); }
     // On this worker's thread: closes the connections a removed listener accepted (reload).
     void close_from_listener(const void* listener_place);
     // On this worker's thread: a reload's limits (max_packet_size, timeouts, max_outbound_bytes, the session

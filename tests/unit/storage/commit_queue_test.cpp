@@ -255,6 +255,25 @@ TEST_CASE("commit_queue: stop() applies everything submitted, is idempotent, and
     CHECK(queue.counters().requests == 100);
 }
 
+TEST_CASE("commit_queue: wait_idle() returns once the done() of every earlier request has returned") {
+    recording_engine store;
+    store.is_gate_closed = true;
+    completions done;
+    commit_queue queue{store, sync_mode::batch, 100ms};
+    queue.submit(inbound("c", 1), done.callback());
+    store.wait_inside();  // the first write is held; the next two pile up behind it
+    queue.submit(inbound("c", 2), done.callback());
+    queue.submit(inbound("c", 3), done.callback());
+    auto idle = std::async(std::launch::async, [&] { queue.wait_idle(); });
+    CHECK(idle.wait_for(50ms) == std::future_status::timeout);
+    store.release();
+    idle.get();
+    CHECK(done.ok() == 3);  // no wait: wait_idle() returned after the callbacks, not merely after the writes
+    queue.wait_idle();      // nothing pending: returns at once
+    queue.stop();
+    queue.wait_idle();  // and after stop()
+}
+
 TEST_CASE("commit_queue: stop() from a done callback refuses later requests, and the destructor joins") {
     recording_engine store;
     completions done;
