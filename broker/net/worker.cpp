@@ -141,11 +141,15 @@ void worker::perform(core::connection_action& action) {
     if (it == connections_.end()) return;  // the connection ended meanwhile; the shard has let go of it
     auto& c = *it->second;
     std::visit(
-        [&c](auto& what) {
+        [this, &c](auto& what) {
             using T = std::decay_t<decltype(what)>;
             if constexpr (std::is_same_v<T, core::send_packet> || std::is_same_v<T, core::send_publish>) {
                 c.send(what);
             } else if constexpr (std::is_same_v<T, core::close_connection>) {
+                // What the shard sent other workers before this close (a will, say) leaves before the
+                // client can see its connection end: someone who then publishes on another worker comes
+                // after it there.
+                flush_outbox();
                 c.closed_by_shard(what);
             } else if constexpr (std::is_same_v<T, core::connection_attached>) {
                 c.attached(what.session_present);
