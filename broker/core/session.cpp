@@ -282,14 +282,16 @@ void session::enqueue(const message_ptr& msg, qos qos_level, bool retain, effect
 }
 
 void session::drop(const message_ptr& msg, qos qos_level, drop_reason why, effects& out) {
-    const auto total = ++dropped_[static_cast<std::size_t>(why)];
+    if (!dropped_) dropped_ = std::make_unique<std::array<std::uint64_t, drop_reason_count>>();
+    const auto total = ++(*dropped_)[static_cast<std::size_t>(why)];
     out.push_back(message_dropped{std::string{msg->topic()}, why, total});
     if (qos_level != qos::at_most_once) forget_entry(msg->storage_id(), out);
 }
 
 std::uint64_t session::dropped_count() const noexcept {
     std::uint64_t n = 0;
-    for (const auto d : dropped_) n += d;
+    if (dropped_)
+        for (const auto d : *dropped_) n += d;
     return n;
 }
 

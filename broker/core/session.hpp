@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -165,7 +166,8 @@ private:
     // [MQTT-4.3.3-2] QoS 2 packet ids received and PUBREC'd but not yet released: a re-sent PUBLISH with
     // one of these ids is acknowledged again but not routed again.
     packet_id_set awaiting_pubrel_;
-    std::array<std::uint64_t, drop_reason_count> dropped_{};
+    // Drops by reason; allocated by the first drop (most sessions never drop anything).
+    std::unique_ptr<std::array<std::uint64_t, drop_reason_count>> dropped_;
 };
 
 // CONNECT checks that decide the CONNACK code before a session is looked up [MQTT-3.1.3-8], [MQTT-3.2.2-4]:

@@ -87,7 +87,7 @@ asio::awaitable<void> connection<Transport>::read_loop() {
 // The last line of defence: one connection ends, the worker and every other client carry on.
 template <transport Transport>
 void connection<Transport>::failed(const std::exception& e) {
-    log_line{level::error} << "event=connection_failed client_id=" << logging::quoted{params_.client_id}
+    log_line{level::error} << "event=connection_failed client_id=" << logging::quoted{client_id_}
                            << " addr=" << transport_.peer().address << " reason=" << logging::quoted{e.what()};
     close(core::close_reason::network_error);
 }
@@ -162,7 +162,7 @@ template <transport Transport>
 void connection<Transport>::read_failed(const boost::system::error_code& ec) {
     if (is_closing_) return;  // the broker closed it: nothing to report
     log_line{is_normal_close(ec) ? level::debug : level::warning}
-        << "event=read_failed client_id=" << logging::quoted{params_.client_id} << " addr=" << transport_.peer().address
+        << "event=read_failed client_id=" << logging::quoted{client_id_} << " addr=" << transport_.peer().address
         << " error=" << logging::quoted{ec.message()};
     close(core::close_reason::network_error);
 }
@@ -218,32 +218,37 @@ asio::awaitable<bool> connection<Transport>::handle_received() {
 // password to check (on the password threads) or nothing.
 template <transport Transport>
 auto connection<Transport>::on_connect(const protocol::connect& c) -> connect_verdict {
-    params_.client_id = std::string{c.client_id};
-    params_.clean_session = c.clean_session;
-    params_.keep_alive = c.keep_alive;
-    params_.version = c.version;
-    if (c.username) params_.username = std::string{*c.username};
+    login_ = std::make_unique<core::connection_params>();
+    auto& params = *login_;
+    params.client_id = std::string{c.client_id};
+    client_id_ = params.client_id;
+    params.clean_session = c.clean_session;
+    params.keep_alive = c.keep_alive;
+    params.version = c.version;
+    if (c.username) params.username = std::string{*c.username};
     phase_ = phase::authenticating;
 
     if (const auto code = core::check_client_id(c)) {
         reject_connect(*code, "client id rejected");
         return connect_verdict::rejected;
     }
-    if (params_.client_id.empty()) params_.client_id = generate_client_id();
+    if (params.client_id.empty()) client_id_ = params.client_id = generate_client_id();
     if (c.last_will) {
-        params_.will = core::make_message(c.last_will->topic, c.last_will->payload, c.last_will->qos_level,
+        params.will = core::make_message(c.last_will->topic, c.last_will->payload, c.last_will->qos_level,
                                           c.last_will->retain);
     }
     if (policy_.use_identity_as_username) {
         // The certificate was verified against ca_file during the handshake: it is the credential.
-        if (transport_.peer().cert_cn.empty()) {
+        std::string cn;
+        if constexpr (requires { transport_.cert_cn(); }) cn = transport_.cert_cn();
+        if (cn.empty()) {
             reject_connect(protocol::connack_code::not_authorized, "no client certificate CN to use as username");
             return connect_verdict::rejected;
         }
-        params_.username = transport_.peer().cert_cn;
+        params.username = std::move(cn);
         return connect_verdict::accepted;
     }
-    if (params_.username) {
+    if (params.username) {
         // A username is checked whenever there is a password file, anonymous access or not: a wrong
         // password never falls back to anonymous.
         if (worker_.access().has_password_file()) return connect_verdict::check_password;
@@ -275,7 +280,7 @@ asio::awaitable<bool> connection<Transport>::check_password(const std::string& p
         // Set when the connection closes, so a check still queued for the password threads is skipped.
         login_abandoned_ = std::make_shared<std::atomic<bool>>(false);
         const std::shared_ptr<const std::atomic<bool>> abandoned = login_abandoned_;
-        is_valid = co_await access.async_verify(*params_.username, password, abandoned, asio::use_awaitable);
+        is_valid = co_await access.async_verify(*login_->username, password, abandoned, asio::use_awaitable);
         login_abandoned_.reset();  // the check is over: a logged-in connection holds nothing for it
     }
     access.failures().end(host, !is_valid && !is_closing_, core::clock::now());
@@ -290,13 +295,13 @@ asio::awaitable<bool> connection<Transport>::check_password(const std::string& p
 template <transport Transport>
 void connection<Transport>::start_session() {
     phase_ = phase::awaiting_session;
-    worker_.shard().connect(id_, params_, core::clock::now());
+    worker_.shard().connect(id_, *login_, core::clock::now());
     worker_.carry_out();
 }
 
 template <transport Transport>
 void connection<Transport>::reject_connect(protocol::connack_code code, const char* reason) {
-    log_line{level::info} << "event=connect_rejected client_id=" << logging::quoted{params_.client_id}
+    log_line{level::info} << "event=connect_rejected client_id=" << logging::quoted{client_id_}
                           << " addr=" << transport_.peer().address << " connack=" << static_cast<int>(code)
                           << " reason=" << logging::quoted{reason};
     bump(worker_.traffic().connacks[static_cast<std::size_t>(code)]);
@@ -307,7 +312,7 @@ void connection<Transport>::reject_connect(protocol::connack_code code, const ch
 
 template <transport Transport>
 void connection<Transport>::protocol_error(const std::error_code& ec) {
-    log_line{level::info} << "event=protocol_error client_id=" << logging::quoted{params_.client_id}
+    log_line{level::info} << "event=protocol_error client_id=" << logging::quoted{client_id_}
                           << " addr=" << transport_.peer().address << " error=" << logging::quoted{ec.message()};
     // [MQTT-3.1.2-2] some CONNECT errors have a CONNACK code; everything else closes without one.
     if (phase_ == phase::awaiting_connect && ec.category() == protocol::protocol_category()) {
@@ -322,11 +327,14 @@ template <transport Transport>
 void connection<Transport>::attached(bool session_present) {
     phase_ = phase::attached;
     bump(worker_.traffic().connacks[static_cast<std::size_t>(protocol::connack_code::accepted)]);
-    log_line{level::info} << "event=connect client_id=" << logging::quoted{params_.client_id}
-                          << " addr=" << transport_.peer().address
-                          << " username=" << logging::quoted{params_.username.value_or("")}
-                          << " clean_session=" << params_.clean_session << " keepalive=" << params_.keep_alive
-                          << " session_present=" << session_present << " worker=" << worker_.index();
+    if (login_) {
+        log_line{level::info} << "event=connect client_id=" << logging::quoted{client_id_}
+                              << " addr=" << transport_.peer().address
+                              << " username=" << logging::quoted{login_->username.value_or("")}
+                              << " clean_session=" << login_->clean_session << " keepalive=" << login_->keep_alive
+                              << " session_present=" << session_present << " worker=" << worker_.index();
+        login_.reset();
+    }
     wake();
     schedule_check();  // the keepalive deadline, from now on
 }
@@ -339,7 +347,7 @@ void connection<Transport>::refused(protocol::connack_code code) {
 template <transport Transport>
 void connection<Transport>::closed_by_shard(const core::close_connection& why) {
     if (why.reason == core::close_reason::protocol_error && why.detail != nullptr)
-        log_line{level::info} << "event=protocol_error client_id=" << logging::quoted{params_.client_id}
+        log_line{level::info} << "event=protocol_error client_id=" << logging::quoted{client_id_}
                               << " addr=" << transport_.peer().address << " error=" << logging::quoted{why.detail};
     close(why.reason, false);
 }
@@ -380,7 +388,7 @@ void connection<Transport>::check_backlog() {
     const bool should_block = is_write_blocked_ ? backlog > limit / 2 : backlog > limit;
     if (should_block == is_write_blocked_ || is_closing_) return;
     is_write_blocked_ = should_block;
-    log_line{level::debug} << "event=write_blocked client_id=" << logging::quoted{params_.client_id}
+    log_line{level::debug} << "event=write_blocked client_id=" << logging::quoted{client_id_}
                            << " addr=" << transport_.peer().address << " blocked=" << should_block
                            << " backlog_bytes=" << backlog;
     if (!should_block) wake();
@@ -481,7 +489,7 @@ asio::awaitable<void> connection<Transport>::write_loop(std::size_t written) {
             is_writing_ = false;
             if (!is_closing_) {
                 log_line{is_normal_close(ec) ? level::debug : level::warning}
-                    << "event=write_failed client_id=" << logging::quoted{params_.client_id} << " addr=" << transport_.peer().address
+                    << "event=write_failed client_id=" << logging::quoted{client_id_} << " addr=" << transport_.peer().address
                     << " error=" << logging::quoted{ec.message()};
             }
             close(core::close_reason::network_error);
@@ -507,7 +515,7 @@ void connection<Transport>::close(core::close_reason why, bool tell_shard) {
     if (is_closing_) return;
     is_closing_ = true;
     worker_.count_close(why);
-    log_line{level::info} << "event=disconnect client_id=" << logging::quoted{params_.client_id}
+    log_line{level::info} << "event=disconnect client_id=" << logging::quoted{client_id_}
                           << " addr=" << transport_.peer().address << " reason=" << core::to_string(why);
     if (tell_shard && (phase_ == phase::awaiting_session || phase_ == phase::attached)) {
         worker_.shard().connection_lost(id_, why, core::clock::now());
@@ -553,7 +561,7 @@ void connection<Transport>::on_deadline(core::time_point at, core::time_point no
     next_check_ = core::time_point::max();
     if (is_closed_) return;
     if (write_started_ != core::time_point::max() && now >= write_started_ + worker_.options().write_timeout) {
-        log_line{level::info} << "event=write_timeout client_id=" << logging::quoted{params_.client_id}
+        log_line{level::info} << "event=write_timeout client_id=" << logging::quoted{client_id_}
                               << " addr=" << transport_.peer().address << " backlog_bytes=" << tx_.backlog_bytes();
         close(core::close_reason::write_timeout);
         finish_close();  // nothing more will get through: do not wait out the flush grace

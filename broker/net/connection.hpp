@@ -87,7 +87,10 @@ private:
     // Until a CONNECT is accepted no packet may claim more than the largest legal CONNECT.
     protocol::decoder connect_decoder_;
     phase phase_ = phase::awaiting_connect;
-    core::connection_params params_;
+    std::string client_id_;  // for the log lines
+    // What the CONNECT asked for, from its arrival until the session is attached: the shard keeps its own copy,
+    // so a logged-in connection does not carry a second one.
+    std::unique_ptr<core::connection_params> login_;
     std::shared_ptr<std::atomic<bool>> login_abandoned_;  // shared with a password check under way
 
     receive_buffer rx_;

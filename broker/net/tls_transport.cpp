@@ -38,7 +38,7 @@ tls_transport::tls_transport(tcp_socket socket, std::string peer_address, ssl_co
 
 asio::awaitable<boost::system::error_code> tls_transport::handshake() {
     auto [ec] = co_await stream_.async_handshake(as_tuple_awaitable);
-    if (!ec) peer_.cert_cn = peer_common_name(stream_.native_handle());
+    if (!ec) cert_cn_ = peer_common_name(stream_.native_handle());
     co_return ec;
 }
 

@@ -26,12 +26,14 @@ public:
     boost::asio::awaitable<io_result> write_all(std::span<const boost::asio::const_buffer> buffers);
     void close();
     const peer_info& peer() const noexcept { return peer_; }
+    const std::string& cert_cn() const noexcept { return cert_cn_; }
 
     tls_stream& stream() noexcept { return stream_; }
 
 private:
     tls_stream stream_;
     peer_info peer_;
+    std::string cert_cn_;  // the client certificate's, after the handshake
 };
 
 static_assert(transport<tls_transport>);

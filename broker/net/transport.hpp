@@ -24,9 +24,10 @@ using tcp_socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost:
 
 // What auth and the logs may know about the other end.
 struct peer_info {
-    std::string address;     // "127.0.0.1:53122" or "[::1]:53122"
-    std::string cert_cn;     // TLS client certificate CN, when there is one
+    std::string address;  // "127.0.0.1:53122" or "[::1]:53122"
 };
+// TLS and WSS transports also have cert_cn(): the client certificate's CN, empty when there is none (not kept
+// in peer_info, where every plain TCP connection would carry an empty string).
 
 using io_result = std::tuple<boost::system::error_code, std::size_t>;
 

@@ -94,7 +94,7 @@ asio::awaitable<boost::system::error_code> ws_transport<NextLayer>::handshake() 
     if constexpr (is_secure) {
         auto [ec] = co_await ws_.next_layer().async_handshake(as_tuple_awaitable);
         if (ec) co_return ec;
-        peer_.cert_cn = peer_common_name(ws_.next_layer().native_handle());
+        cert_cn_ = peer_common_name(ws_.next_layer().native_handle());
     }
     beast::flat_buffer buffer;
     http::request_parser<http::string_body> parser;

@@ -51,6 +51,7 @@ public:
     boost::asio::awaitable<io_result> write_all(std::span<const boost::asio::const_buffer> buffers);
     void close();
     const peer_info& peer() const noexcept { return peer_; }
+    const std::string& cert_cn() const noexcept { return cert_cn_; }
 
 private:
     static NextLayer make_next_layer(tcp_socket socket, const ssl_context_ptr& context);
@@ -59,6 +60,7 @@ private:
     const websocket_options& options_;
     std::size_t max_message_size_;
     peer_info peer_;
+    std::string cert_cn_;  // the client certificate's, after the handshake
 };
 
 }  // namespace mqttd::net
