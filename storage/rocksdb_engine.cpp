@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <rocksdb/comparator.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include "storage/batch_builder.hpp"
@@ -190,6 +191,10 @@ void rocksdb_engine::apply(const std::vector<operation>& ops, bool sync) {
         if (sync) flush();
         return;
     }
+    // RocksDB counts every step in a thread-local perf context by default (kEnableCount); nothing reads those
+    // counts, and from a shared library each one is a TLS lookup (perf: about 12 % of the broker's CPU in
+    // sync batch mode). The level is per thread; this is the commit thread.
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, /*overwrite_key*/ true};
     rocksdb_view batch_view{*s.db, batch};
     batch_builder builder{batch_view, s.references};
