@@ -5,12 +5,12 @@
 #include <system_error>
 #include <utility>
 
-#include <rocksdb/comparator.h>
 #include <rocksdb/perf_level.h>
-#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
 
 #include "storage/batch_builder.hpp"
 #include "storage/encoding.hpp"
+#include "storage/key_index.hpp"
 #include "storage/recovery.hpp"
 #include "storage/rocksdb_setup.hpp"
 
@@ -23,6 +23,7 @@ struct rocksdb_engine::impl {
     std::shared_ptr<note_sink> notes = std::make_shared<note_sink>();
     std::unique_ptr<rocksdb::DB> db;
     reference_table references;  // filled by recover(); apply() needs it
+    key_index keys;              // likewise
     bool is_recovered = false;
 
     void close() {
@@ -49,58 +50,44 @@ namespace {
 
 std::string_view view(const rocksdb::Slice& s) noexcept { return {s.data(), s.size()}; }
 
-// The smallest key after every key that starts with prefix.
-std::string prefix_end(std::string prefix) {
-    while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
-    if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
-    return prefix;
-}
-
-// The database plus the batch being built (WriteBatchWithIndex reads its own writes).
+// The store plus the batch being built, for batch_builder. Every key it asks about is a session, queue or
+// inbound id key, which the key_index answers without reading the database; the writes go to a plain
+// WriteBatch, and to the index, which takes them back unless the batch is stored (commit()).
 class rocksdb_view final : public batch_view {
 public:
-    rocksdb_view(rocksdb::DB& db, rocksdb::WriteBatchWithIndex& batch) : db_{db}, batch_{batch} {}
+    rocksdb_view(rocksdb::WriteBatch& batch, key_index& keys) : batch_{batch}, keys_{keys} {}
+    rocksdb_view(const rocksdb_view&) = delete;
+    rocksdb_view& operator=(const rocksdb_view&) = delete;
+    ~rocksdb_view() { keys_.rollback(); }
 
     bool contains(std::string_view key) override {
-        std::string value;
-        const auto s = batch_.GetFromBatchAndDB(&db_, {}, rocksdb::Slice{key.data(), key.size()}, &value);
-        if (s.IsNotFound()) return false;
-        if (!s.ok()) throw storage_error{"reading " + describe_key(key) + ": " + s.ToString()};
-        return true;
+        if (const auto found = keys_.contains(key)) return *found;
+        throw storage_error{"the store cannot look up " + describe_key(key) + " (not an indexed key)"};
     }
 
     std::vector<std::string> keys_with_prefix(std::string_view prefix) override {
-        const auto end = prefix_end(std::string{prefix});
-        const rocksdb::Slice upper{end};
-        rocksdb::ReadOptions ro;
-        if (!end.empty()) ro.iterate_upper_bound = &upper;
-        std::unique_ptr<rocksdb::Iterator> it{batch_.NewIteratorWithBase(db_.NewIterator(ro))};
-        std::vector<std::string> keys;
-        for (it->Seek(rocksdb::Slice{prefix.data(), prefix.size()}); it->Valid(); it->Next()) {
-            const auto key = view(it->key());
-            if (!key.starts_with(prefix)) break;
-            keys.emplace_back(key);
-        }
-        if (!it->status().ok())
-            throw storage_error{"reading the keys of " + describe_key(prefix) + ": " +
-                                it->status().ToString()};
-        return keys;
+        if (auto keys = keys_.keys_with_prefix(prefix)) return std::move(*keys);
+        throw storage_error{"the store cannot list " + describe_key(prefix) + " (not an indexed prefix)"};
     }
 
     void put(std::string_view key, std::string_view value) override {
         check(batch_.Put(rocksdb::Slice{key.data(), key.size()}, rocksdb::Slice{value.data(), value.size()}));
+        keys_.put(key);
     }
     void erase(std::string_view key) override {
         check(batch_.Delete(rocksdb::Slice{key.data(), key.size()}));
+        keys_.erase(key);
     }
+
+    void commit() noexcept { keys_.commit(); }
 
 private:
     static void check(const rocksdb::Status& s) {
         if (!s.ok()) throw storage_error{"building a write batch: " + s.ToString()};
     }
 
-    rocksdb::DB& db_;
-    rocksdb::WriteBatchWithIndex& batch_;
+    rocksdb::WriteBatch& batch_;
+    key_index& keys_;
 };
 
 std::filesystem::path normalized(const std::filesystem::path& dir) {
@@ -163,6 +150,7 @@ recovered_state rocksdb_engine::recover() {
     } catch (const corrupt_value_error& e) {
         s.on_corrupt(e.what());
         s.references = {};
+        s.keys.reset({});
         s.is_recovered = true;
         return {};
     }
@@ -178,6 +166,7 @@ recovered_state rocksdb_engine::recover() {
     }
     for (auto& n : result.notes) s.notes->add(std::move(n));
     s.references = std::move(result.references);
+    s.keys.reset(result.state);
     s.is_recovered = true;
     return std::move(result.state);
 }
@@ -195,15 +184,16 @@ void rocksdb_engine::apply(const std::vector<operation>& ops, bool sync) {
     // counts, and from a shared library each one is a TLS lookup (perf: about 12 % of the broker's CPU in
     // sync batch mode). The level is per thread; this is the commit thread.
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
-    rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, /*overwrite_key*/ true};
-    rocksdb_view batch_view{*s.db, batch};
+    rocksdb::WriteBatch batch;
+    rocksdb_view batch_view{batch, s.keys};  // takes the index's changes back unless committed
     batch_builder builder{batch_view, s.references};
     builder.add_all(ops);
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    const auto status = s.db->Write(wo, batch.GetWriteBatch());
+    const auto status = s.db->Write(wo, &batch);
     if (!status.ok())
         throw storage_error{"writing to the store in " + s.dir.string() + ": " + status.ToString()};
+    batch_view.commit();
     s.references.apply(builder.changes());
 }
 

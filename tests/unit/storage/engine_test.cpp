@@ -299,3 +299,30 @@ TEST_CASE_TEMPLATE("engine: an empty batch is allowed", F, ENGINES) {
     f.get().flush();
     CHECK(describe(f.reopen()) == "next_message_id 1\n");
 }
+
+TEST_CASE_TEMPLATE("engine: a batch that fails changes nothing the next batch sees", F, ENGINES) {
+    // Without a restart in between: what the engine keeps in memory about the store (the memory engine's
+    // map, rocksdb_engine's key_index) must be taken back with the failed batch.
+    F f;
+    f.get().apply({make_session("keep"), put_message{make_message(1, "t", "p"), 1},
+                   put_queue_entry{"keep", make_entry(1)}},
+                  true);
+    CHECK_THROWS_AS(f.get().apply({delete_session{"keep"}, make_session("gone"), put_inbound_id{"keep", 0}}, true),
+                    storage_error);
+    // "keep" is still stored (its entry is taken), entry 1 is still there (a rewrite, not a new reference),
+    // and "gone" never was (its entry is skipped).
+    f.get().apply({put_message{make_message(2, "t", "p2"), 2}, put_queue_entry{"keep", make_entry(2)},
+                   put_queue_entry{"gone", make_entry(2)},
+                   put_queue_entry{"keep", make_entry(1, delivery_state::awaiting_puback, 7)}},
+                  true);
+    const auto state = f.reopen();
+    const auto* keep = find_session(state, "keep");
+    REQUIRE(keep != nullptr);
+    REQUIRE(keep->queue.size() == 2);
+    CHECK(keep->queue[0].state == delivery_state::awaiting_puback);
+    CHECK(find_session(state, "gone") == nullptr);
+    // One reference each: deleting keep's entries deletes both bodies.
+    f.get().apply({delete_queue_entry{"keep", 1}, delete_queue_entry{"keep", 2}}, true);
+    CHECK_FALSE(f.has_key(message_key(1)));
+    CHECK_FALSE(f.has_key(message_key(2)));
+}
