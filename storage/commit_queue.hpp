@@ -4,7 +4,8 @@
 // one fsync covers many requests from many workers. Owns that thread; submit() and the counters are for any
 // thread. The engine is used only by the commit thread (recover() must have been called before).
 //
-// sync_mode::batch     each group is fsynced before its requests' done(true): acknowledged means durable.
+// sync_mode::batch     each group is fsynced before its requests' done(true): acknowledged means durable. A
+//                      group of requests without done is written unsynced; the next fsync covers it.
 // sync_mode::periodic  done(true) once applied; the log is fsynced every sync_interval. A power cut may lose
 //                      up to that much acknowledged work; a crash of the process alone loses nothing, the
 //                      log being written (not synced) by every apply().

@@ -13,7 +13,6 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
-#include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
@@ -108,8 +107,8 @@ rocksdb::Options make_options() {
     o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
     o.paranoid_checks = true;
     // Memory: two 16 MiB memtables at most, and an 8 MiB block cache. A broker's working set is its
-    // recent writes (in the memtable); reads happen at start-up (recover(), which bypasses the cache) and
-    // for the few existence checks of apply(). The log is flushed into a table every 16 MiB, so its replay
+    // recent writes (in the memtable); reads happen only at start-up (recover(), which bypasses the cache):
+    // apply() asks its key_index, never the database. The log is flushed into a table every 16 MiB, so its replay
     // at start-up stays short too.
     o.write_buffer_size = 16 << 20;
     o.max_write_buffer_number = 2;
@@ -142,9 +141,8 @@ rocksdb::Options make_options() {
 
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = rocksdb::NewLRUCache(8 << 20);
-    // apply() asks whether a queue entry or a session exists: a bloom filter answers "no" without reading
-    // a block for most tables.
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    // No bloom filters: nothing looks a key up (recovery reads every key in order), so they would only cost
+    // flushes and compactions their hashing and the tables their space.
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     return o;
 }

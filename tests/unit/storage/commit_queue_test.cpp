@@ -223,6 +223,37 @@ TEST_CASE("commit_queue: periodic mode applies without sync and flushes every in
     CHECK(store.flushes == 2);
 }
 
+TEST_CASE("commit_queue: batch mode fsyncs a group only when a request in it is waited for") {
+    recording_engine store;
+    store.is_gate_closed = true;
+    completions done;
+    commit_queue queue{store, sync_mode::batch, 100ms};
+    queue.submit(inbound("c", 1), {});  // written alone while the gate holds the thread inside apply()
+    store.wait_inside();
+    queue.submit(inbound("c", 2), {});
+    queue.submit(inbound("c", 3), {});  // 2 and 3: a group nobody waits for
+    store.release();
+    queue.wait_idle();
+    queue.submit(inbound("c", 4), {});
+    queue.submit(inbound("c", 5), done.callback());
+    REQUIRE(done.wait_for(1));
+    queue.wait_idle();
+    {
+        const std::lock_guard lock{store.mutex};
+        REQUIRE(store.writes.size() >= 3);
+        CHECK_FALSE(store.writes[0].sync);
+        CHECK_FALSE(store.writes[1].sync);
+        // 5 is fsynced before its done(), with 4 if they share a group; the fsync covers everything before.
+        CHECK(store.writes.back().sync);
+        CHECK(store.flushes == 0);
+    }
+    queue.submit(inbound("c", 6), {});
+    queue.stop();  // what no fsync covered yet is flushed
+    const std::lock_guard lock{store.mutex};
+    CHECK(store.flushes == 1);
+    CHECK(store.flushed_after_writes == std::vector<std::size_t>{store.writes.size()});
+}
+
 TEST_CASE("commit_queue: mode none never syncs until stop()") {
     recording_engine store;
     completions done;
