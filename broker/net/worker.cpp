@@ -109,18 +109,8 @@ void worker::carry_out() {
             continue;
         }
         // On the commit thread, once stored: what waited for it goes out, on this worker.
-        shared_.store->submit(std::move(request.ops), [this, ticket = request.ticket](bool ok) {
-            shared_.handoffs.fetch_add(1, std::memory_order_relaxed);
-            asio::post(context_, [this, ticket, ok] {
-                try {
-                    shard_.stored(ticket, ok, core::clock::now());
-                    carry_out();
-                } catch (const std::exception& e) {
-                    log_line{level::error} << "event=storage_completion_failed worker=" << index_
-                                           << " reason=" << logging::quoted{e.what()};
-                }
-            });
-        });
+        shared_.store->submit(std::move(request.ops),
+                              [this, ticket = request.ticket](bool ok) { storage_done(ticket, ok); });
     }
     out.storage.clear();
     if (is_flush_scheduled_) return;
@@ -182,6 +172,42 @@ void worker::post_messages(std::vector<core::shard_message>&& batch) {
         }
     }
     if (was_empty) asio::post(context_, [this] { drain_inbox(); });
+}
+
+void worker::storage_done(std::uint64_t ticket, bool ok) {
+    shared_.handoffs.fetch_add(1, std::memory_order_relaxed);
+    bool was_empty = false;
+    {
+        std::lock_guard lock{stored_mutex_};
+        was_empty = stored_.empty();
+        stored_.push_back({ticket, ok});
+    }
+    if (was_empty) asio::post(context_, [this] { drain_storage_done(); });
+}
+
+void worker::drain_storage_done() {
+    std::vector<std::pair<std::uint64_t, bool>> done;
+    {
+        std::lock_guard lock{stored_mutex_};
+        done.swap(stored_);
+    }
+    // Every request of a group commit at once, then one carry_out(): the acknowledgements and deliveries they
+    // release leave in one write per connection.
+    const auto now = core::clock::now();
+    for (const auto& [ticket, ok] : done) {
+        try {
+            shard_.stored(ticket, ok, now);
+        } catch (const std::exception& e) {
+            log_line{level::error} << "event=storage_completion_failed worker=" << index_
+                                   << " reason=" << logging::quoted{e.what()};
+        }
+    }
+    try {
+        carry_out();
+    } catch (const std::exception& e) {
+        log_line{level::error} << "event=storage_completion_failed worker=" << index_
+                               << " reason=" << logging::quoted{e.what()};
+    }
 }
 
 void worker::drain_inbox() {

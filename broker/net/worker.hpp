@@ -111,6 +111,9 @@ private:
     void publish_counters() noexcept;
     void drain_inbox();
     void flush_outbox();
+    // Warning: called on the commit thread. A storage request this worker submitted is done.
+    void storage_done(std::uint64_t ticket, bool ok);
+    void drain_storage_done();
     worker& peer(std::size_t i) { return *shared_.workers[i]; }
 
     std::size_t index_;
@@ -126,6 +129,8 @@ private:
 
     std::mutex inbox_mutex_;
     std::vector<core::shard_message> inbox_;
+    std::mutex stored_mutex_;
+    std::vector<std::pair<std::uint64_t, bool>> stored_;  // storage tickets done, with their outcome
     bool is_flush_scheduled_ = false;
     worker_counters counters_;
     bool is_stopping_ = false;
