@@ -161,61 +161,38 @@ void worker::flush_outbox() {
 
 void worker::post_messages(std::vector<core::shard_message>&& batch) {
     shared_.handoffs.fetch_add(1, std::memory_order_relaxed);
-    bool was_empty = false;
-    {
-        std::lock_guard lock{inbox_mutex_};
-        was_empty = inbox_.empty();
-        if (was_empty) {
-            inbox_ = std::move(batch);
-        } else {
-            inbox_.insert(inbox_.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
-        }
-    }
-    if (was_empty) asio::post(context_, [this] { drain_inbox(); });
+    if (inbox_.put_all(std::move(batch))) asio::post(context_, [this] { drain_inbox(); });
 }
 
 void worker::storage_done(std::uint64_t ticket, bool ok) {
     shared_.handoffs.fetch_add(1, std::memory_order_relaxed);
-    bool was_empty = false;
-    {
-        std::lock_guard lock{stored_mutex_};
-        was_empty = stored_.empty();
-        stored_.push_back({ticket, ok});
-    }
-    if (was_empty) asio::post(context_, [this] { drain_storage_done(); });
+    if (stored_.put({ticket, ok})) asio::post(context_, [this] { drain_storage_done(); });
 }
 
 void worker::drain_storage_done() {
-    std::vector<std::pair<std::uint64_t, bool>> done;
-    {
-        std::lock_guard lock{stored_mutex_};
-        done.swap(stored_);
-    }
+    const auto log_failure = [this](const std::exception& e) {
+        log_line{level::error} << "event=storage_completion_failed worker=" << index_
+                               << " reason=" << logging::quoted{e.what()};
+    };
     // Every request of a group commit at once, then one carry_out(): the acknowledgements and deliveries they
     // release leave in one write per connection.
     const auto now = core::clock::now();
-    for (const auto& [ticket, ok] : done) {
+    for (const auto& [ticket, ok] : stored_.take()) {
         try {
             shard_.stored(ticket, ok, now);
         } catch (const std::exception& e) {
-            log_line{level::error} << "event=storage_completion_failed worker=" << index_
-                                   << " reason=" << logging::quoted{e.what()};
+            log_failure(e);
         }
     }
     try {
         carry_out();
     } catch (const std::exception& e) {
-        log_line{level::error} << "event=storage_completion_failed worker=" << index_
-                               << " reason=" << logging::quoted{e.what()};
+        log_failure(e);
     }
 }
 
 void worker::drain_inbox() {
-    std::vector<core::shard_message> batch;
-    {
-        std::lock_guard lock{inbox_mutex_};
-        batch.swap(inbox_);
-    }
+    auto batch = inbox_.take();
     const auto now = core::clock::now();
     for (auto& m : batch) {
         try {

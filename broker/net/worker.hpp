@@ -23,6 +23,7 @@
 #include "broker/net/broker_counters.hpp"
 #include "broker/net/deadline_queue.hpp"
 #include "broker/net/durable_store.hpp"
+#include "broker/net/mailbox.hpp"
 #include "broker/net/server_options.hpp"
 #include "broker/net/session_host.hpp"
 
@@ -127,10 +128,8 @@ private:
     std::vector<std::pair<core::connection_id, bool>> blocked_changes_;  // met while carrying out
     bool is_carrying_out_ = false;
 
-    std::mutex inbox_mutex_;
-    std::vector<core::shard_message> inbox_;
-    std::mutex stored_mutex_;
-    std::vector<std::pair<std::uint64_t, bool>> stored_;  // storage tickets done, with their outcome
+    mailbox<core::shard_message> inbox_;              // deliveries other workers routed here
+    mailbox<std::pair<std::uint64_t, bool>> stored_;  // storage tickets done, with their outcome
     bool is_flush_scheduled_ = false;
     worker_counters counters_;
     bool is_stopping_ = false;
